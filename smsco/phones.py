@@ -1,0 +1,143 @@
+"""Georgian phone numbers: parse every way people write them, output E.164 digits.
+
+``599 44 54 48``, ``+995 599 44 54 48``, ``0599445448`` and ``995599445448``
+all become ``995599445448``, the form the gateway expects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from .errors import ValidationError
+
+DEFAULT_REGION = "GE"
+
+# Separators between numbers: comma, semicolon, newline, tab. Spaces are
+# handled separately because people also put spaces inside a number.
+_LIST_SEPARATORS = re.compile(r"[,;\n\r\t]+")
+# What a written phone number may contain besides digits.
+_NOT_NUMBER_CHARS = re.compile(r"[^\d\s+\-().]")
+# Most digit groups one number is written in: "+995 (599) 44 54 48" is five.
+_MAX_GROUPS = 6
+
+
+@dataclass
+class ParsedRecipients:
+    """The outcome of parsing a list of numbers."""
+
+    valid: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
+    """One number to gateway form (digits with country code); ``ValidationError`` if invalid."""
+    candidate = raw.strip()
+    if not candidate:
+        raise ValidationError("The phone number is empty.", problems=[raw], field="recipients")
+    if _NOT_NUMBER_CHARS.search(candidate):
+        raise ValidationError(
+            f"{candidate!r} is not a phone number.", problems=[candidate], field="recipients"
+        )
+    digits = re.sub(r"[^\d+]", "", candidate)
+    # "995599445448" and "00995599445448" are international numbers written
+    # without the plus sign; treat them as such.
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("995") and len(digits) == 12:
+        digits = "+" + digits
+    # "0599445448": a leading trunk zero before a 9-digit Georgian number.
+    elif region == "GE" and digits.startswith("0") and len(digits) == 10:
+        digits = digits[1:]
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(
+            f"{raw.strip()!r} is not a phone number.", problems=[raw.strip()], field="recipients"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            f"{raw.strip()!r} is not a valid phone number.",
+            problems=[raw.strip()],
+            field="recipients",
+        )
+    return f"{number.country_code}{number.national_number}"
+
+
+def split_numbers(text: str, region: str = DEFAULT_REGION) -> list[str]:
+    """Split free text into number candidates.
+
+    Commas, semicolons and line breaks always separate. Within one piece,
+    spaces may separate numbers or digit groups of one number
+    (``599 44 54 48``): the longest run of words that reads as one valid
+    number is taken, so ``599 44 54 48 555 12 34 56`` is two numbers and a
+    word that is no number is kept on its own to be reported.
+    """
+    pieces: list[str] = []
+    for chunk in _LIST_SEPARATORS.split(text):
+        words = chunk.split()
+        start = 0
+        while start < len(words):
+            end = _longest_number_end(words, start, region)
+            pieces.append(" ".join(words[start:end]))
+            start = end
+    return pieces
+
+
+def _longest_number_end(words: list[str], start: int, region: str) -> int:
+    """End index of the longest run of words from ``start`` forming a valid number."""
+    for end in range(min(len(words), start + _MAX_GROUPS), start, -1):
+        if end == start + 1 or _is_valid(" ".join(words[start:end]), region):
+            return end
+    return start + 1
+
+
+def _is_valid(candidate: str, region: str) -> bool:
+    try:
+        normalize(candidate, region)
+    except ValidationError:
+        return False
+    return True
+
+
+def parse_recipients(
+    recipients: str | Iterable[str], region: str = DEFAULT_REGION
+) -> ParsedRecipients:
+    """Normalize many numbers, keeping order; collect invalid ones and duplicates."""
+    if isinstance(recipients, str):
+        candidates = split_numbers(recipients, region)
+    else:
+        candidates = []
+        for item in recipients:
+            candidates.extend(split_numbers(str(item), region))
+    result = ParsedRecipients()
+    seen: set[str] = set()
+    for raw in candidates:
+        try:
+            number = normalize(raw, region)
+        except ValidationError:
+            result.invalid.append(raw)
+            continue
+        if number in seen:
+            result.duplicates.append(raw)
+        else:
+            seen.add(number)
+            result.valid.append(number)
+    return result
+
+
+def normalize_many(recipients: str | Iterable[str], region: str = DEFAULT_REGION) -> list[str]:
+    """Normalize and de-duplicate; ``ValidationError`` naming every invalid entry."""
+    parsed = parse_recipients(recipients, region)
+    if parsed.invalid:
+        names = ", ".join(repr(r) for r in parsed.invalid)
+        raise ValidationError(
+            f"Not valid phone numbers: {names}.", problems=parsed.invalid, field="recipients"
+        )
+    if not parsed.valid:
+        raise ValidationError("No recipient given.", field="recipients")
+    return parsed.valid

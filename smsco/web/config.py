@@ -1,0 +1,57 @@
+"""Configuration from environment variables (and a ``.env`` file).
+
+Every variable has a default documented in the README. Secrets (the gateway
+password, ``SECRET_KEY``) are read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "on", "true", "yes"}
+
+
+def _persistent_secret_key(instance_dir: Path) -> str:
+    """A random key made once and kept in ``instance/``, so sessions survive restarts."""
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
+    """Read the configuration from the environment; ``.env`` fills what is unset."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    env = os.environ.get
+    username = env("SMSCO_USERNAME") or None
+    return {
+        "SECRET_KEY": env("SECRET_KEY") or _persistent_secret_key(instance_dir),
+        "SMSCO_USERNAME": username,
+        "SMSCO_PASSWORD": env("SMSCO_PASSWORD") or None,
+        "SMSCO_DEMO": username is None,
+        "SMSCO_SENDER": env("SMSCO_SENDER") or None,
+        "SMSCO_BASE_URL": (env("SMSCO_BASE_URL") or "http://smsco.ge").rstrip("/"),
+        "SMSCO_TIMEZONE": env("SMSCO_TIMEZONE") or "Asia/Tbilisi",
+        "SMSCO_STATUS_INTERVAL": float(env("SMSCO_STATUS_INTERVAL") or 30),
+        "SMSCO_BALANCE_INTERVAL": float(env("SMSCO_BALANCE_INTERVAL") or 300),
+        "SMSCO_SCHEDULER": _bool(env("SMSCO_SCHEDULER"), True),
+        "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
+        "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }
