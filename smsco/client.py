@@ -119,9 +119,16 @@ for _name in ("urllib3", "urllib3.connectionpool", "urllib3.connection",
         logging.getLogger(_name).addFilter(_REDACTOR)
 
 
-def make_session(pool_size: int = POOL_SIZE) -> requests.Session:
-    """A session with a pool big enough for several threads and no retries at all."""
+def make_session(base_url: str = DEFAULT_BASE_URL, pool_size: int = POOL_SIZE) -> requests.Session:
+    """A session with a pool big enough for several threads and no retries at all.
+
+    Proxy settings are read from the environment once, here: with
+    ``trust_env`` on, requests would look them up (and read ``~/.netrc``) on
+    every call, which costs more than the gateway's own answer on a LAN.
+    """
     session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    session.trust_env = False
     no_retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0,
                                other=0, raise_on_redirect=False, raise_on_status=False)
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=no_retries)
@@ -180,7 +187,7 @@ class Client:
         self.__password = password
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = session or make_session()
+        self.session = session or make_session(self.base_url)
 
     def __repr__(self) -> str:
         return f"Client(username={self.username!r}, base_url={self.base_url!r})"

@@ -53,3 +53,52 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# -- the web app -----------------------------------------------------------------
+
+
+@pytest.fixture
+def app(gateway):
+    """The dashboard pointed at the simulator."""
+    from smsco.web import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SMSCO_DEMO": False,
+        "SMSCO_USERNAME": GATEWAY_USER,
+        "SMSCO_PASSWORD": GATEWAY_PASSWORD,
+        "SMSCO_BASE_URL": gateway.url,
+    })
+    yield app
+
+
+@pytest.fixture
+def web(app):
+    """Flask's test client (named ``web`` because ``client`` is the gateway client)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Flask's CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free port, for the browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+
+
+from .browser import browser, page  # noqa: E402, F401 - fixtures for browser tests

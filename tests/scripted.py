@@ -23,7 +23,7 @@ class ScriptedGateway:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 url = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
                 outer.requests.append((url.path, params))
@@ -40,7 +40,7 @@ class ScriptedGateway:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
