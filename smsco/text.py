@@ -18,7 +18,10 @@ through :func:`allowed_characters`, so the widening lives in one place.
 * Everything else (accented Latin, Greek, CJK, ...) goes through ``anyascii``.
 * Punctuation follows :data:`PUNCTUATION`. Sentence punctuation (``, ! ? ;``)
   becomes ``.``: common in Latin Georgian SMS, and keeps "1,5" as "1.5".
-  Apostrophes are dropped ("don't" → "dont"). Anything unmapped is dropped.
+  Curly quotes and guillemets become ``"``; apostrophes are dropped
+  ("don't" → "dont"); dashes, colons and brackets become ``-`` (but 10:30 →
+  10.30); signs and currencies become words (``&`` → "and", ₾ → "GEL").
+  Anything unmapped (emoji, symbols, control characters) is dropped.
 * Capitals are kept: "Жук" → "Zhuk", and in an all-capital word "ЖУК" → "ZHUK".
 
 Text the gateway already accepts is returned unchanged. Otherwise the whole
@@ -296,10 +299,11 @@ def _transliterate_between_words(part: str, allowed: frozenset[str]) -> str:
     """Spaces, digits and punctuation between words, replaced one by one."""
     out = []
     for i, ch in enumerate(part):
-        # A time or ratio such as 10:30 reads best as 10.30.
         before, after = part[i - 1 : i], part[i + 1 : i + 2]
-        if ch == ":" and before.isdecimal() and after.isdecimal():
-            out.append(_SOFT_DOT)
+        if ch in allowed:
+            out.append(_replace_character(ch, allowed))
+        elif ch == ":" and before.isdecimal() and after.isdecimal():
+            out.append(_SOFT_DOT)  # a time such as 10:30 reads best as 10.30
         elif PUNCTUATION.get(ch) == "-" and after.isdecimal() and not before.isdecimal():
             out.append("-")  # a minus sign ("−5"), kept as it is
         else:

@@ -27,7 +27,6 @@ def simulator():
 def gateway(simulator):
     """The simulator served on a free loopback port; ``gateway.url`` is its base URL."""
     server = simulator.serve(host="127.0.0.1", port=0)
-    server.simulator = simulator
     yield server
     server.shutdown()
 

@@ -275,9 +275,9 @@ def test_faults_map_to_the_right_exception(gateway, fault):
 @pytest.mark.parametrize("fault", ["drop", "hang", "http_500", "garbage"])
 def test_a_failed_send_is_never_retried(gateway, fault):
     configure(gateway.simulator, **FAULTS[fault])
-    with Client(GATEWAY_USER, GATEWAY_PASSWORD, base_url=gateway.url, timeout=(1, 0.5)) as c:
-        with pytest.raises(SmscoError):
-            c.send("599445448", "Only once")
+    with (Client(GATEWAY_USER, GATEWAY_PASSWORD, base_url=gateway.url, timeout=(1, 0.5)) as c,
+          pytest.raises(SmscoError)):
+        c.send("599445448", "Only once")
     time.sleep(1.2)  # a hung request is logged when the simulator finally answers it
     sends = [r for r in gateway.simulator.requests if r.params.get("message") == "Only once"]
     assert len(sends) == 1

@@ -148,6 +148,11 @@ def test_extra_characters_replace_earlier_ones_and_can_be_removed(extra_characte
     assert invalid_characters("a,b") == [(1, ",")]
 
 
+def test_extra_characters_are_kept_before_any_replacement(extra_characters):
+    extra_characters(":–")
+    assert transliterate("10:30 – −5 ж") == "10:30 – -5 zh"
+
+
 def test_extra_characters_are_read_from_the_environment_at_import():
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "SMSCO_EXTRA_CHARS": ",!\n"}
