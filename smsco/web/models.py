@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
@@ -42,7 +43,7 @@ class State:
     CANCELED = "canceled"
     ALL = (QUEUED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED)
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED)
-    LABELS = {QUEUED: "Queued", SENDING: "Sending", SENT: "Sent", DELIVERED: "Delivered",
+    LABELS: ClassVar[dict[str, str]] = {QUEUED: "Queued", SENDING: "Sending", SENT: "Sent", DELIVERED: "Delivered",
               FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled"}
 
 
