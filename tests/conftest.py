@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from decimal import Decimal
 
@@ -57,20 +58,36 @@ def closed_port():
 # -- the web app -----------------------------------------------------------------
 
 
+def database_url(tmp_path) -> str:
+    """PostgreSQL when ``TEST_DATABASE_URL`` is set (CI), else a fresh SQLite file."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
 @pytest.fixture
-def app(gateway):
-    """The dashboard pointed at the simulator."""
+def app(gateway, tmp_path):
+    """The dashboard pointed at the simulator, with an empty database."""
     from smsco.web import create_app
+    from smsco.web.extensions import db
 
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "SMSCO_DEMO": False,
         "SMSCO_USERNAME": GATEWAY_USER,
         "SMSCO_PASSWORD": GATEWAY_PASSWORD,
         "SMSCO_BASE_URL": gateway.url,
+        "SMSCO_SCHEDULER": False,
+        "RATELIMIT_ENABLED": False,
     })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
     yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -101,3 +118,34 @@ def live_server(app):
 
 
 from .browser import browser, page  # noqa: E402, F401 - fixtures for browser tests
+
+
+# -- accounts ----------------------------------------------------------------------
+
+ADMIN_PASSWORD = "admin-password-1"
+OPERATOR_PASSWORD = "operator-password-1"
+
+
+@pytest.fixture
+def users(app):
+    """An administrator ``admin`` and an operator ``olga``."""
+    from smsco.web.extensions import db
+    from smsco.web.models import Role, User
+
+    with app.app_context():
+        admin = User(username="admin", role=Role.ADMIN)
+        admin.set_password(ADMIN_PASSWORD)
+        operator = User(username="olga", role=Role.OPERATOR)
+        operator.set_password(OPERATOR_PASSWORD)
+        db.session.add_all([admin, operator])
+        db.session.commit()
+        return {"admin": admin.id, "olga": operator.id}
+
+
+@pytest.fixture
+def logged_in(web, users):
+    """The test client logged in as the administrator (session set directly)."""
+    with web.session_transaction() as session:
+        session["_user_id"] = str(users["admin"])
+        session["_fresh"] = True
+    return web

@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_front_page_shows_balance_in_chromium(live_server, gateway, page):
+def test_front_page_shows_balance_in_chromium(live_server, gateway, page, users):
     gateway.simulator.set_balance(Decimal("12.34"))
     page.goto(live_server.url + "/")
     assert page.get_by_role("heading", name="Gateway balance").is_visible()

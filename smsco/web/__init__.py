@@ -6,11 +6,17 @@ web and the database.
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from .database import init_database
+from .extensions import csrf, limiter, login_manager, migrate
 from .gateway import init_gateway
+
+# Endpoints reachable without logging in.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
 
 
 def create_app(overrides: dict[str, object] | None = None) -> Flask:
@@ -23,18 +29,68 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     )
     app.config.update(load_config())
     app.config.update(overrides or {})
+    register_extensions(app)
     init_gateway(app)
     register_blueprints(app)
+    register_access_rules(app)
+    register_template_helpers(app)
     register_error_handlers(app)
     register_commands(app)
+    if app.config["SMSCO_SCHEDULER"] and not app.config.get("TESTING"):
+        from .jobs import start_scheduler
+
+        start_scheduler(app)
     return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``extensions.py``."""
+    from . import models  # noqa: F401 - models must be imported before migrations look
+
+    init_database(app)
+    migrate.init_app(app, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach every feature blueprint."""
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .compose.routes import bp as compose_bp
+    from .history.routes import bp as history_bp
     from .main.routes import bp as main_bp
 
-    app.register_blueprint(main_bp)
+    for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_access_rules(app: Flask) -> None:
+    """Every page but login, setup and static files needs a logged-in user."""
+    from .auth.services import has_users
+
+    @app.before_request
+    def require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if current_user.is_authenticated:
+            return None
+        if not has_users():
+            return redirect(url_for("auth.setup"))
+        return login_manager.unauthorized()
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and the header data (balance, alerts) every page shows."""
+    from .presenters import header_context, register_filters
+
+    register_filters(app)
+    app.context_processor(header_context)
 
 
 def register_error_handlers(app: Flask) -> None:

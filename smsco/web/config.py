@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -34,24 +36,43 @@ def _persistent_secret_key(instance_dir: Path) -> str:
     return key
 
 
+def _senders(value: str | None) -> list[str]:
+    return [s.strip() for s in (value or "").replace(";", ",").split(",") if s.strip()]
+
+
 def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
     """Read the configuration from the environment; ``.env`` fills what is unset."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     env = os.environ.get
     username = env("SMSCO_USERNAME") or None
+    senders = _senders(env("SMSCO_SENDERS"))
+    default_sender = env("SMSCO_SENDER") or (senders[0] if senders else None)
     return {
         "SECRET_KEY": env("SECRET_KEY") or _persistent_secret_key(instance_dir),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL")
+        or f"sqlite:///{instance_dir / 'smsco.sqlite'}",
         "SMSCO_USERNAME": username,
         "SMSCO_PASSWORD": env("SMSCO_PASSWORD") or None,
         "SMSCO_DEMO": username is None,
-        "SMSCO_SENDER": env("SMSCO_SENDER") or None,
+        "SMSCO_SENDER": default_sender,
+        "SMSCO_SENDERS": senders,
         "SMSCO_BASE_URL": (env("SMSCO_BASE_URL") or "http://smsco.ge").rstrip("/"),
         "SMSCO_TIMEZONE": env("SMSCO_TIMEZONE") or "Asia/Tbilisi",
         "SMSCO_STATUS_INTERVAL": float(env("SMSCO_STATUS_INTERVAL") or 30),
         "SMSCO_BALANCE_INTERVAL": float(env("SMSCO_BALANCE_INTERVAL") or 300),
+        "SMSCO_DISPATCH_INTERVAL": float(env("SMSCO_DISPATCH_INTERVAL") or 1),
+        "SMSCO_CONCURRENCY": int(env("SMSCO_CONCURRENCY") or 4),
+        "SMSCO_RATE": float(env("SMSCO_RATE") or 0),
+        "SMSCO_LOW_BALANCE": Decimal(env("SMSCO_LOW_BALANCE") or "5"),
         "SMSCO_SCHEDULER": _bool(env("SMSCO_SCHEDULER"), True),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

@@ -43,8 +43,10 @@ class State:
     CANCELED = "canceled"
     ALL = (QUEUED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED)
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED)
-    LABELS: ClassVar[dict[str, str]] = {QUEUED: "Queued", SENDING: "Sending", SENT: "Sent", DELIVERED: "Delivered",
-              FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled"}
+    LABELS: ClassVar[dict[str, str]] = {
+        QUEUED: "Queued", SENDING: "Sending", SENT: "Sent", DELIVERED: "Delivered",
+        FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled",
+    }
 
 
 class ScheduleMode:
@@ -127,7 +129,7 @@ class Message(db.Model):
         Index("ix_message_sender_id", "sender", "id"),
         Index("ix_message_created_by_id", "created_by_id", "id"),
         Index("ix_message_created_at", "created_at"),
-        Index("ix_message_resend_of", "resend_of_id"),
+        Index("ix_message_resend_of", "resend_of_id", unique=True),  # one resend per message
         Index("ix_message_claimed_by", "claimed_by"),
     )
 

@@ -1,0 +1,132 @@
+"""The outbox: creating, cancelling and resending messages, and their timeline.
+
+Nothing here talks to the gateway; the dispatcher (``dispatch.py``) does.
+Every change of state is written with an event, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import AuditEntry, Message, MessageEvent, ScheduleMode, State, User, utcnow
+
+
+class OutboxError(Exception):
+    """An action the message's state does not allow, in words for the operator."""
+
+
+@dataclass(frozen=True)
+class NewMessages:
+    """What an operator asked to send."""
+
+    recipients: list[str]
+    body: str
+    sender: str | None
+    mode: str = ScheduleMode.NOW
+    send_at: datetime | None = None  # naive UTC; required for held and gateway modes
+
+
+def record_event(message: Message, state: str | None = None, gateway_status: int | None = None,
+                 detail: str | None = None) -> MessageEvent:
+    """Add one entry to a message's timeline (caller commits)."""
+    event = MessageEvent(message=message, state=state, gateway_status=gateway_status,
+                         detail=detail, at=utcnow())
+    db.session.add(event)
+    return event
+
+
+def audit(user: User | None, action: str, message: Message | None = None,
+          detail: str | None = None) -> None:
+    """Add an audit-log entry (caller commits)."""
+    db.session.add(AuditEntry(user_id=user.id if user else None, action=action,
+                              message_id=message.id if message else None, detail=detail))
+
+
+def create_messages(request: NewMessages, user: User | None) -> list[Message]:
+    """One queued row per recipient, all in one transaction."""
+    now = utcnow()
+    send_at = request.send_at if request.mode == ScheduleMode.HELD else now
+    gateway_schedule = request.send_at if request.mode == ScheduleMode.GATEWAY else None
+    messages = [
+        Message(recipient=number, body=request.body, sender=request.sender, state=State.QUEUED,
+                schedule_mode=request.mode, send_at=send_at or now,
+                gateway_schedule=gateway_schedule, created_at=now,
+                created_by_id=user.id if user else None)
+        for number in request.recipients
+    ]
+    db.session.add_all(messages)
+    db.session.flush()
+    detail = _queued_detail(request)
+    for message in messages:
+        record_event(message, State.QUEUED, detail=detail)
+    audit(user, "send", messages[0] if len(messages) == 1 else None,
+          f"{len(messages)} message(s) to {_summary(request.recipients)}; {detail}")
+    db.session.commit()
+    return messages
+
+
+def _queued_detail(request: NewMessages) -> str:
+    if request.mode == ScheduleMode.HELD:
+        return "Held here until its time"
+    if request.mode == ScheduleMode.GATEWAY:
+        return "To be scheduled at the gateway"
+    return "Queued to send now"
+
+
+def _summary(numbers: Iterable[str], limit: int = 5) -> str:
+    numbers = list(numbers)
+    shown = ", ".join(numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def cancel_message(message: Message, user: User | None) -> None:
+    """Cancel a message that is still waiting here; refused once it may have left."""
+    changed = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.state == State.QUEUED)
+        .values(state=State.CANCELED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        db.session.refresh(message)
+        raise OutboxError(f"This message can no longer be cancelled: it is "
+                          f"{message.state_label.lower()}.")
+    db.session.refresh(message)
+    record_event(message, State.CANCELED, detail=f"Cancelled by {_name(user)}")
+    audit(user, "cancel", message)
+    db.session.commit()
+
+
+def resend_message(message: Message, user: User | None) -> Message:
+    """A new queued message linked to a failed or unknown one; never a silent duplicate."""
+    if message.state not in (State.FAILED, State.UNKNOWN):
+        raise OutboxError("Only failed messages and messages in an unknown state can be resent.")
+    earlier = db.session.scalar(
+        db.select(Message).where(Message.resend_of_id == message.id).limit(1))
+    if earlier is not None:
+        raise OutboxError(f"This message was already resent as message #{earlier.id}.")
+    copy = Message(recipient=message.recipient, body=message.body, sender=message.sender,
+                   state=State.QUEUED, schedule_mode=ScheduleMode.NOW, send_at=utcnow(),
+                   created_by_id=user.id if user else None, resend_of_id=message.id)
+    db.session.add(copy)
+    try:
+        db.session.flush()
+    except IntegrityError:  # another operator resent it a moment ago
+        db.session.rollback()
+        raise OutboxError("This message was already resent.") from None
+    record_event(copy, State.QUEUED, detail=f"Resend of message #{message.id} by {_name(user)}")
+    record_event(message, None, detail=f"Resent as message #{copy.id} by {_name(user)}")
+    audit(user, "resend", copy, f"resend of message #{message.id}")
+    db.session.commit()
+    return copy
+
+
+def _name(user: User | None) -> str:
+    return user.username if user else "the system"

@@ -1,0 +1,84 @@
+"""How things look on pages: local times, money, the header's balance and alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from .models import BalanceSnapshot, GatewayAlert, State, utcnow
+
+
+def local_zone() -> ZoneInfo:
+    """The display time zone (``SMSCO_TIMEZONE``)."""
+    return ZoneInfo(current_app.config["SMSCO_TIMEZONE"])
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    """A stored naive-UTC time in the display zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(local_zone())
+
+
+def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Template filter: a stored time as local text ("" for none)."""
+    local = to_local(moment)
+    return local.strftime(fmt) if local else ""
+
+
+def age(moment: datetime | None) -> str:
+    """Template filter: how long ago, in words ("just now", "5 min ago", "3 h ago")."""
+    if moment is None:
+        return "never"
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def lari(amount: Decimal | None) -> str:
+    """Template filter: an amount in lari with two decimals."""
+    return "—" if amount is None else f"{Decimal(amount):,.2f} GEL"
+
+
+def tetri(credits: int | None) -> str:
+    """Template filter: credits (tetri) as shown in tables."""
+    return "" if credits is None else str(credits)
+
+
+def register_filters(app: Flask) -> None:
+    """Make the filters above available in templates."""
+    app.add_template_filter(localtime)
+    app.add_template_filter(age)
+    app.add_template_filter(lari)
+    app.add_template_filter(tetri)
+    app.jinja_env.globals["STATE_LABELS"] = State.LABELS
+
+
+def header_context() -> dict[str, object]:
+    """The latest balance and the active alerts, for the header of every page."""
+    if not current_user.is_authenticated:
+        return {}
+    from .extensions import db
+
+    snapshot = db.session.execute(
+        db.select(BalanceSnapshot.at, BalanceSnapshot.balance)
+        .order_by(BalanceSnapshot.id.desc()).limit(1)
+    ).first()
+    alerts = db.session.scalars(db.select(GatewayAlert)).all()
+    low = current_app.config["SMSCO_LOW_BALANCE"]
+    return {
+        "balance": snapshot.balance if snapshot else None,
+        "balance_at": snapshot.at if snapshot else None,
+        "balance_low": snapshot is not None and snapshot.balance < low,
+        "alerts": {alert.kind: alert for alert in alerts},
+        "now_utc": datetime.now(UTC),
+    }
