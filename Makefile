@@ -22,7 +22,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: set everything up and start the dashboard on http://127.0.0.1:$(PORT)
 run: $(VENV)/.runtime
 	$(BIN)/flask --app app prepare
-	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT) --no-reload
+	$(BIN)/flask --app app serve --host 127.0.0.1 --port $(PORT)
 
 ## test: set up and run the whole suite (lint, unit, integration, browser)
 test: $(VENV)/.dev

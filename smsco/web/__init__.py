@@ -12,7 +12,7 @@ from flask_login import current_user
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
-from .extensions import csrf, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 from .gateway import init_gateway
 
 # Endpoints reachable without logging in.
@@ -36,11 +36,30 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     register_template_helpers(app)
     register_error_handlers(app)
     register_commands(app)
-    if app.config["SMSCO_SCHEDULER"] and not app.config.get("TESTING"):
-        from .jobs import start_scheduler
-
-        start_scheduler(app)
+    register_scheduler_start(app)
     return app
+
+
+def register_scheduler_start(app: Flask) -> None:
+    """Start the scheduler with the first request, when this process should run it.
+
+    ``flask --app app serve`` (``make run``) and ``worker`` start it at once;
+    this covers ``flask run`` and single-process WSGI servers. Commands such
+    as ``prepare`` or ``db`` never serve a request, so they never start it.
+    """
+    import threading
+
+    lock = threading.Lock()
+
+    @app.before_request
+    def start_scheduler_once():
+        if not app.config["SMSCO_SCHEDULER"] or "smsco_scheduler" in app.extensions:
+            return
+        with lock:
+            if "smsco_scheduler" not in app.extensions:
+                from .jobs import start_scheduler
+
+                start_scheduler(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -48,7 +67,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - models must be imported before migrations look
 
     init_database(app)
-    migrate.init_app(app, directory=str(PROJECT_ROOT / "migrations"),
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,9 +1,14 @@
-"""Command-line tasks: ``flask --app app prepare``."""
+"""Command-line tasks: ``flask --app app prepare`` and ``flask --app app worker``."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from pathlib import Path
+
 import click
 from flask import Flask
+from flask_migrate import upgrade
 
 
 def register_commands(app: Flask) -> None:
@@ -11,8 +16,38 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("prepare")
     def prepare() -> None:
-        """Make everything the dashboard needs before it starts."""
-        from pathlib import Path
-
+        """Create the instance folder and bring the database schema up to date."""
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        click.echo("Ready.")
+        upgrade()
+        click.echo("Database is up to date.")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, envvar="PORT")
+    def serve(host: str, port: int) -> None:
+        """Serve the dashboard with its scheduler in this process (``make run``)."""
+        from .jobs import start_scheduler
+
+        if app.config["SMSCO_SCHEDULER"]:
+            start_scheduler(app)
+        mode = "demo mode (built-in gateway simulator)" if app.config["SMSCO_DEMO"] else (
+            f"gateway {app.config['SMSCO_BASE_URL']}")
+        click.echo(f"smsco dashboard on http://{host}:{port}/ — {mode}")
+        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+    @app.cli.command("worker")
+    def worker() -> None:
+        """Run the scheduler alone (dispatch, status, balance) until stopped.
+
+        Use it beside web servers started with SMSCO_SCHEDULER=off.
+        """
+        from .jobs import start_scheduler
+
+        if "smsco_scheduler" not in app.extensions:
+            start_scheduler(app)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo("Worker running: dispatch, status and balance jobs. Ctrl-C stops it.")
+        stop.wait()
+        app.extensions["smsco_scheduler"].shutdown(wait=True)

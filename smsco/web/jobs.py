@@ -1,5 +1,200 @@
-"""Scheduled jobs (filled in below)."""
+"""Scheduled jobs: dispatch, delivery-status polling, balance snapshots.
+
+The scheduler (APScheduler 3) runs in exactly one process (DESIGN §3): the
+dev server of ``make run``, or ``flask --app app worker``. Jobs are
+module-level functions with fixed ids, ``max_instances=1`` and
+``coalesce=True``, each run inside an app context; they are idempotent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from concurrent.futures import as_completed
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from smsco import AuthError, DeliveryStatus, SmscoError
+
+from .dispatch import (
+    AlertKind,
+    clear_alerts,
+    dispatch_due_messages,
+    heartbeat,
+    raise_alert,
+    recover_interrupted_sends,
+    runtime,
+)
+from .extensions import db
+from .gateway import get_client
+from .models import BalanceSnapshot, Message, State, utcnow
+from .outbox import record_event
+
+log = logging.getLogger(__name__)
+
+# Seconds between status checks of one message: 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
+CHECK_BACKOFF = [15, 30, 60, 120, 300, 600, 1200, 1800, 3600]
+GIVE_UP_AFTER = timedelta(hours=72)
+STATUS_BATCH = 200
+# A row being checked is leased for this long so another worker skips it.
+CHECK_LEASE = timedelta(seconds=60)
 
 
-def start_scheduler(app):
-    """Start the scheduler (placeholder until the jobs land)."""
+# -- status ----------------------------------------------------------------------
+
+
+def next_check_delay(checks: int) -> timedelta:
+    """Backoff for the ``checks``-th check (0-based)."""
+    return timedelta(seconds=CHECK_BACKOFF[min(checks, len(CHECK_BACKOFF) - 1)])
+
+
+def apply_gateway_status(message: Message, status: DeliveryStatus) -> None:
+    """Record a status read from the gateway: timeline, state, next check (commits)."""
+    now = utcnow()
+    if status != message.gateway_status:
+        message.gateway_status = int(status)
+        new_state = None
+        if status is DeliveryStatus.DELIVERED:
+            new_state = State.DELIVERED
+        elif status.is_final:
+            new_state = State.FAILED
+            message.error_text = f"Gateway status: {status.label}"
+        if new_state and message.state in (State.SENT, State.UNKNOWN):
+            message.state = new_state
+        record_event(message, new_state, int(status), f"Gateway status: {status.label}")
+    message.checks += 1
+    if status.is_final:
+        message.next_check_at = None
+    else:
+        _schedule_next_check_or_give_up(message, now)
+    db.session.commit()
+
+
+def _schedule_next_check_or_give_up(message: Message, now: datetime) -> None:
+    if message.sent_at and now - message.sent_at >= GIVE_UP_AFTER:
+        message.state, message.next_check_at = State.UNKNOWN, None
+        message.error_text = "No final delivery status from the gateway after 72 hours"
+        record_event(message, State.UNKNOWN, None, message.error_text)
+    else:
+        message.next_check_at = now + next_check_delay(message.checks)
+
+
+def lease_due_checks(limit: int = STATUS_BATCH) -> list[int]:
+    """Ids of sent messages whose check is due, leased so no other worker takes them."""
+    now = utcnow()
+    due = (select(Message.id)
+           .where(Message.state == State.SENT, Message.next_check_at <= now)
+           .order_by(Message.next_check_at).limit(limit).with_for_update(skip_locked=True))
+    ids = db.session.scalars(
+        update(Message).where(Message.id.in_(due.scalar_subquery()))
+        .values(next_check_at=now + CHECK_LEASE)
+        .returning(Message.id).execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    return list(ids)
+
+
+def poll_statuses() -> int:
+    """Check every due ``sent`` message once; returns how many were checked."""
+    ids = lease_due_checks()
+    if not ids:
+        return 0
+    messages = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
+    client, rt = get_client(), runtime()
+    futures = {rt.pool.submit(client.status, m.mes_id): m for m in messages if m.mes_id}
+    for future in as_completed(futures):
+        message = futures[future]
+        try:
+            apply_gateway_status(message, future.result())
+        except AuthError:
+            raise_alert(AlertKind.AUTH, "Invalid username/password (2905)")
+            message.next_check_at = utcnow() + next_check_delay(message.checks)
+            db.session.commit()
+        except SmscoError as error:
+            message.checks += 1
+            log.warning("Status check of message %s failed: %s", message.id, error)
+            _schedule_next_check_or_give_up(message, utcnow())
+            db.session.commit()
+    return len(futures)
+
+
+def check_status_now(message: Message) -> DeliveryStatus:
+    """Read one message's status from the gateway and record it (the page's button)."""
+    status = get_client().status(message.mes_id)
+    apply_gateway_status(message, status)
+    return status
+
+
+# -- balance ---------------------------------------------------------------------
+
+
+def record_balance() -> BalanceSnapshot | None:
+    """Read the balance, keep a snapshot, lift alerts the reading disproves."""
+    try:
+        balance = get_client().balance()
+    except AuthError:
+        raise_alert(AlertKind.AUTH, "Invalid username/password (2905)")
+        db.session.commit()
+        return None
+    except SmscoError as error:
+        log.warning("Balance check failed: %s", error)
+        return None
+    snapshot = BalanceSnapshot(balance=balance, at=utcnow())
+    db.session.add(snapshot)
+    db.session.commit()
+    kinds = [AlertKind.AUTH] + ([AlertKind.CREDIT] if balance > 0 else [])
+    if clear_alerts(*kinds):
+        kick_dispatcher()
+    return snapshot
+
+
+# -- the scheduler -----------------------------------------------------------------
+
+
+def dispatch_job(app: Flask) -> None:
+    with app.app_context():
+        dispatch_due_messages()
+
+
+def status_job(app: Flask) -> None:
+    with app.app_context():
+        poll_statuses()
+
+
+def balance_job(app: Flask) -> None:
+    with app.app_context():
+        record_balance()
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """Start this process's scheduler: the one place jobs run."""
+    with app.app_context():
+        rt = runtime(app)
+        heartbeat(rt.id)
+        recovered = recover_interrupted_sends(rt.id)
+        if recovered:
+            log.warning("%s message(s) interrupted while sending are now unknown", recovered)
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    config = app.config
+    now = datetime.now(UTC)
+    scheduler.add_job(dispatch_job, "interval", args=[app], id="dispatch",
+                      seconds=config["SMSCO_DISPATCH_INTERVAL"], next_run_time=now)
+    scheduler.add_job(status_job, "interval", args=[app], id="status",
+                      seconds=config["SMSCO_STATUS_INTERVAL"], next_run_time=now)
+    scheduler.add_job(balance_job, "interval", args=[app], id="balance",
+                      seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
+    scheduler.start()
+    app.extensions["smsco_scheduler"] = scheduler
+    atexit.register(lambda: scheduler.shutdown(wait=False))
+    return scheduler
+
+
+def kick_dispatcher() -> None:
+    """Run the dispatch job now, if this process runs the scheduler."""
+    scheduler = current_app.extensions.get("smsco_scheduler")
+    if scheduler is not None and scheduler.running:
+        scheduler.modify_job("dispatch", next_run_time=datetime.now(UTC))
+

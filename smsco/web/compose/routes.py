@@ -1,7 +1,59 @@
-"""The compose pages."""
+"""The compose page: one message to one or many numbers, now or scheduled."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from smsco import text
+
+from ..jobs import kick_dispatcher
+from ..models import ScheduleMode
+from ..outbox import NewMessages, create_messages
+from .forms import ComposeForm
 
 bp = Blueprint("compose", __name__)
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["SMSCO_TIMEZONE"])
+
+
+@bp.route("/compose", methods=["GET", "POST"])
+def compose():
+    """Show the form; on a valid POST queue one row per recipient and redirect."""
+    form = ComposeForm()
+    if not form.is_submitted():
+        form.sender.data = form.sender.data or current_app.config["SMSCO_SENDER"]
+    if form.validate_on_submit():
+        messages = create_messages(new_messages_from(form), current_user)
+        kick_dispatcher()
+        flash(queued_text(len(messages), form.send_at.data is not None), "success")
+        if len(messages) == 1:
+            return redirect(url_for("history.message", message_id=messages[0].id))
+        return redirect(url_for("history.history"))
+    return render_template("compose/compose.html", form=form, price=text.PRICE_PER_PART,
+                           single=text.SINGLE_PART_LENGTH, multi=text.MULTI_PART_LENGTH,
+                           allowed="".join(sorted(text.allowed_characters())))
+
+
+def new_messages_from(form: ComposeForm) -> NewMessages:
+    """The form's content as an outbox request (the send time in naive UTC)."""
+    send_at, mode = None, ScheduleMode.NOW
+    if form.send_at.data is not None:
+        local = form.send_at.data.replace(tzinfo=zone())
+        send_at = local.astimezone(UTC).replace(tzinfo=None)
+        mode = form.schedule_mode.data or ScheduleMode.HELD
+    return NewMessages(recipients=form.valid_recipients, body=form.message.data,
+                       sender=(form.sender.data or "").strip() or None, mode=mode,
+                       send_at=send_at)
+
+
+def queued_text(count: int, scheduled: bool) -> str:
+    noun = "message" if count == 1 else "messages"
+    if scheduled:
+        return f"{count} {noun} scheduled."
+    return f"{count} {noun} queued; sending now."

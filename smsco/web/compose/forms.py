@@ -1,0 +1,76 @@
+"""The compose form: recipients, message, sender ID, send time and how to schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional, ValidationError
+
+from smsco import ValidationError as SmscoValidationError
+from smsco import phones, text
+from smsco.client import check_sender
+
+from ..models import ScheduleMode
+
+SCHEDULE_CHOICES = [
+    (ScheduleMode.HELD, "Hold it here and send at that time — it can be edited or cancelled "
+                        "until then; the dashboard must be running."),
+    (ScheduleMode.GATEWAY, "Schedule it at the gateway now — it goes out even if the dashboard "
+                           "is off, but it cannot be cancelled."),
+]
+
+
+class ComposeForm(FlaskForm):
+    """One message to one or many recipients, now or later."""
+
+    recipients = TextAreaField("Recipients", validators=[DataRequired(
+        "Enter at least one phone number.")])
+    message = TextAreaField("Message", validators=[DataRequired("Write the message.")])
+    sender = StringField("Sender ID", validators=[Optional()])
+    send_at = DateTimeLocalField("Send at", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                 validators=[Optional()])
+    schedule_mode = RadioField("How to schedule", choices=SCHEDULE_CHOICES,
+                               default=ScheduleMode.HELD)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.valid_recipients: list[str] = []
+
+    def validate_recipients(self, field) -> None:
+        parsed = phones.parse_recipients(field.data or "")
+        if parsed.invalid:
+            raise ValidationError("Not valid phone numbers: " + ", ".join(parsed.invalid)
+                                  + ". Write Georgian numbers as 599 12 34 56 or with +995.")
+        if not parsed.valid:
+            raise ValidationError("Enter at least one phone number.")
+        self.valid_recipients = parsed.valid
+
+    def validate_message(self, field) -> None:
+        try:
+            text.check_message(field.data or "")
+        except SmscoValidationError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_sender(self, field) -> None:
+        senders = current_app.config["SMSCO_SENDERS"]
+        if senders and (field.data or "").strip() not in senders:
+            raise ValidationError("Choose one of the agreed sender IDs: " + ", ".join(senders))
+        try:
+            check_sender((field.data or "").strip() or None)
+        except SmscoValidationError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_send_at(self, field) -> None:
+        if field.data is not None and field.data <= local_now():
+            raise ValidationError("This time has already passed. Leave it empty to send now, "
+                                  "or pick a time in the future.")
+
+
+def local_now() -> datetime:
+    """Now in the display time zone, as a naive datetime (what the form holds)."""
+    from .routes import zone
+
+    return datetime.now(zone()).replace(tzinfo=None, second=0, microsecond=0)

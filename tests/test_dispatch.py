@@ -1,0 +1,326 @@
+"""The outbox, the dispatcher and the jobs, against the simulator over real HTTP.
+
+These run on SQLite, and on PostgreSQL when ``TEST_DATABASE_URL`` is set (CI).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from smsco import Client, DeliveryStatus
+from smsco.web import dispatch, jobs
+from smsco.web.extensions import db
+from smsco.web.models import (
+    Dispatcher,
+    GatewayAlert,
+    Message,
+    MessageEvent,
+    ScheduleMode,
+    State,
+    User,
+    utcnow,
+)
+from smsco.web.outbox import NewMessages, OutboxError, cancel_message, create_messages
+
+
+@pytest.fixture
+def ctx(app, users):
+    with app.app_context():
+        yield app
+
+
+def queue(numbers=("995599445448",), body="Hello", mode=ScheduleMode.NOW, send_at=None,
+          sender=None):
+    user = db.session.get(User, 1)
+    return [m.id for m in create_messages(
+        NewMessages(list(numbers), body, sender, mode, send_at), user)]
+
+
+def message(message_id) -> Message:
+    db.session.expire_all()
+    return db.session.get(Message, message_id)
+
+
+def sends_to(gateway, number):
+    return [r for r in gateway.simulator.requests
+            if r.path.endswith("smsapi2.php") and r.params.get("recipient") == number]
+
+
+def point_client_at(app, url):
+    app.extensions["smsco_client"] = Client("tester", "s3cret-Pa55", base_url=url,
+                                            timeout=(1, 0.5))
+
+
+# -- sending -------------------------------------------------------------------------
+
+
+def test_queued_messages_are_sent_one_request_per_recipient(ctx, gateway):
+    ids = queue(["995599445448", "995555123456"])
+    assert gateway.simulator.requests == []  # nothing is sent when queuing
+    assert dispatch.dispatch_due_messages() == 2
+    for message_id, number in zip(ids, ["995599445448", "995555123456"], strict=True):
+        row = message(message_id)
+        assert row.state == State.SENT
+        assert row.mes_id and row.credits == 5 and row.sent_at is not None
+        assert row.next_check_at is not None
+        assert len(sends_to(gateway, number)) == 1
+        assert [e.state for e in row.events] == [State.QUEUED, State.SENDING, State.SENT]
+
+
+def test_a_held_message_waits_for_its_time(ctx, gateway):
+    [held] = queue(mode=ScheduleMode.HELD, send_at=utcnow() + timedelta(hours=1))
+    assert dispatch.dispatch_due_messages() == 0
+    assert message(held).state == State.QUEUED
+    message(held).send_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert dispatch.dispatch_due_messages() == 1
+    assert message(held).state == State.SENT
+    assert "schedule" not in gateway.simulator.requests[-1].params
+
+
+def test_a_cancelled_held_message_never_reaches_the_gateway(ctx, gateway):
+    [held] = queue(mode=ScheduleMode.HELD, send_at=utcnow() + timedelta(seconds=1))
+    cancel_message(message(held), db.session.get(User, 1))
+    message(held).send_at = utcnow() - timedelta(seconds=5)
+    db.session.commit()
+    assert dispatch.dispatch_due_messages() == 0
+    assert message(held).state == State.CANCELED
+    assert gateway.simulator.requests == []
+    with pytest.raises(OutboxError):
+        cancel_message(message(held), None)
+
+
+def test_gateway_scheduled_message_is_sent_at_once_with_the_schedule(ctx, gateway):
+    when = utcnow().replace(microsecond=0) + timedelta(hours=2)
+    [row] = queue(mode=ScheduleMode.GATEWAY, send_at=when)
+    assert dispatch.dispatch_due_messages() == 1
+    params = gateway.simulator.requests[-1].params
+    expected = (when + timedelta(hours=4)).strftime("%Y-%m-%d %H:%M:%S")  # Tbilisi is UTC+4
+    assert params["schedule"] == expected
+    assert message(row).next_check_at >= when
+
+
+def test_sender_id_is_passed(ctx, gateway):
+    queue(sender="MyShop")
+    dispatch.dispatch_due_messages()
+    assert gateway.simulator.requests[-1].params["sender"] == "MyShop"
+
+
+# -- failures --------------------------------------------------------------------------
+
+
+def test_unreachable_gateway_is_retried_with_backoff_then_fails(ctx, closed_port, gateway):
+    point_client_at(ctx, f"http://127.0.0.1:{closed_port}")
+    [row] = queue()
+    for attempt in range(1, dispatch.MAX_ATTEMPTS):
+        assert dispatch.dispatch_due_messages() == 1
+        current = message(row)
+        assert current.state == State.QUEUED and current.attempts == attempt
+        assert current.send_at > utcnow()
+        assert dispatch.dispatch_due_messages() == 0  # waits for its backoff
+        current.send_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert dispatch.dispatch_due_messages() == 1
+    assert message(row).state == State.FAILED
+    assert "after 5 tries" in message(row).error_text
+
+
+def test_gateway_unavailable_is_retried(ctx, gateway):
+    gateway.simulator.configure(unavailable_rate=1.0)
+    [row] = queue()
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.QUEUED and message(row).attempts == 1
+    gateway.simulator.configure(unavailable_rate=0.0)
+    message(row).send_at = utcnow()
+    db.session.commit()
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.SENT
+    assert len(sends_to(gateway, "995599445448")) == 2  # the first got 2907: nothing sent
+
+
+@pytest.mark.parametrize("fault", [{"drop_rate": 1.0}, {"garbage_rate": 1.0},
+                                   {"http_500_rate": 1.0},
+                                   {"hang_rate": 1.0, "hang_seconds": 1.0}])
+def test_a_send_that_may_have_gone_out_is_unknown_and_never_resent(ctx, gateway, fault):
+    point_client_at(ctx, gateway.url)
+    gateway.simulator.configure(**fault)
+    [row] = queue()
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.UNKNOWN
+    assert "may have been sent" in message(row).events[-1].detail
+    gateway.simulator.configure(drop_rate=0, garbage_rate=0, http_500_rate=0, hang_rate=0)
+    assert dispatch.dispatch_due_messages() == 0
+    assert message(row).state == State.UNKNOWN
+
+
+def test_a_refused_message_fails_with_the_gateways_reason(ctx, gateway):
+    gateway.simulator.configure(require_sender=True)
+    [row] = queue()
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.FAILED
+    assert message(row).error_code == 2914
+    assert message(row).error_text == "Sender is empty"
+
+
+def test_credit_exhausted_pauses_dispatch_until_credit_returns(ctx, gateway):
+    gateway.simulator.set_balance(Decimal("0"))
+    ids = queue(["995599445448", "995555123456"])
+    dispatch.dispatch_due_messages()
+    assert {message(i).state for i in ids} == {State.QUEUED}
+    assert db.session.get(GatewayAlert, "credit") is not None
+    assert dispatch.dispatch_due_messages() == 0  # paused
+    jobs.record_balance()  # still no credit: the pause stays
+    assert db.session.get(GatewayAlert, "credit") is not None
+    gateway.simulator.set_balance(Decimal("10"))
+    jobs.record_balance()
+    assert db.session.get(GatewayAlert, "credit") is None
+    assert dispatch.dispatch_due_messages() == 2
+    assert {message(i).state for i in ids} == {State.SENT}
+
+
+def test_rejected_account_pauses_dispatch_and_nothing_fails(ctx, gateway):
+    ctx.extensions["smsco_client"] = Client("tester", "wrong", base_url=gateway.url)
+    [row] = queue()
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.QUEUED
+    assert db.session.get(GatewayAlert, "auth") is not None
+    jobs.record_balance()
+    assert db.session.get(GatewayAlert, "auth") is not None
+    point_client_at(ctx, gateway.url)
+    jobs.record_balance()
+    assert db.session.get(GatewayAlert, "auth") is None
+    dispatch.dispatch_due_messages()
+    assert message(row).state == State.SENT
+
+
+def test_rows_left_sending_by_a_dead_dispatcher_become_unknown(ctx, gateway):
+    [row] = queue()
+    db.session.add(Dispatcher(id="ghost:999999:abc", hostname="ghost", pid=999999,
+                              heartbeat_at=utcnow() - timedelta(minutes=5)))
+    current = message(row)
+    current.state, current.claimed_by = State.SENDING, "ghost:999999:abc"
+    db.session.commit()
+    assert dispatch.recover_interrupted_sends("me:1:x") == 1
+    assert message(row).state == State.UNKNOWN
+    assert dispatch.dispatch_due_messages() == 0
+    assert gateway.simulator.requests == []
+
+
+def test_rows_of_a_live_dispatcher_are_left_alone(ctx):
+    [row] = queue()
+    import os
+    import socket
+
+    live = f"{socket.gethostname()[:40]}:{os.getppid()}:live"
+    db.session.add(Dispatcher(id=live, hostname=socket.gethostname()[:40], pid=os.getppid(),
+                              heartbeat_at=utcnow()))
+    current = message(row)
+    current.state, current.claimed_by = State.SENDING, live
+    db.session.commit()
+    assert dispatch.recover_interrupted_sends("me:1:x") == 0
+    assert message(row).state == State.SENDING
+
+
+def test_concurrent_claims_never_overlap(ctx):
+    ids = set(queue([f"99559{i:07d}" for i in range(60)]))
+    claimed: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def claim(worker):
+        with ctx.app_context():
+            barrier.wait()
+            got = []
+            while batch := dispatch.claim_due_messages(f"w{worker}:1:x", 7):
+                got.extend(c.id for c in batch)
+            claimed.append(got)
+            db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for got in claimed for i in got]
+    assert sorted(everything) == sorted(ids)  # each row claimed exactly once
+
+
+def test_rate_cap_spaces_out_sends(ctx, gateway):
+    ctx.extensions.pop("smsco_dispatcher", None)
+    ctx.config["SMSCO_RATE"] = 20
+    queue([f"9955994454{i:02d}" for i in range(10)])
+    import time
+
+    started = time.monotonic()
+    assert dispatch.dispatch_due_messages() == 10
+    assert time.monotonic() - started >= 0.4  # 10 sends at 20/s take at least 0.45 s
+
+
+# -- status ----------------------------------------------------------------------------
+
+
+def sent_message(gateway):
+    [row] = queue()
+    dispatch.dispatch_due_messages()
+    current = message(row)
+    current.next_check_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    return row
+
+
+def test_status_job_records_delivery_on_the_timeline(ctx, gateway):
+    row = sent_message(gateway)
+    gateway.simulator.set_status(int(message(row).mes_id), int(DeliveryStatus.SENT))
+    assert jobs.poll_statuses() == 1
+    current = message(row)
+    assert current.state == State.SENT and current.gateway_status == 0
+    assert current.next_check_at > utcnow()
+    gateway.simulator.set_status(int(current.mes_id), int(DeliveryStatus.DELIVERED))
+    current.next_check_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    jobs.poll_statuses()
+    current = message(row)
+    assert current.state == State.DELIVERED and current.next_check_at is None
+    details = [e.detail for e in current.events if e.gateway_status is not None]
+    assert details == ["Gateway status: Sent", "Gateway status: Delivered"]
+
+
+@pytest.mark.parametrize("status", [DeliveryStatus.FAILED, DeliveryStatus.REJECTED,
+                                    DeliveryStatus.EXPIRED])
+def test_final_failures_fail_the_message(ctx, gateway, status):
+    row = sent_message(gateway)
+    gateway.simulator.set_status(int(message(row).mes_id), int(status))
+    jobs.poll_statuses()
+    assert message(row).state == State.FAILED
+    assert status.label in message(row).error_text
+
+
+def test_status_checks_back_off(ctx, gateway):
+    assert [jobs.next_check_delay(n).total_seconds() for n in range(11)] == [
+        15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 3600, 3600]
+
+
+def test_status_gives_up_after_72_hours(ctx, gateway):
+    row = sent_message(gateway)
+    gateway.simulator.set_status(int(message(row).mes_id), int(DeliveryStatus.IN_PROCESS))
+    message(row).sent_at = utcnow() - timedelta(hours=73)
+    db.session.commit()
+    jobs.poll_statuses()
+    assert message(row).state == State.UNKNOWN
+    assert "72 hours" in message(row).error_text
+
+
+def test_balance_job_keeps_snapshots(ctx, gateway):
+    gateway.simulator.set_balance(Decimal("12.34"))
+    snapshot = jobs.record_balance()
+    assert snapshot.balance == Decimal("12.34")
+
+
+def test_events_are_kept_for_every_change(ctx, gateway):
+    row = sent_message(gateway)
+    count = db.session.scalar(db.select(db.func.count(MessageEvent.id)).where(
+        MessageEvent.message_id == row))
+    assert count == 3
