@@ -79,6 +79,7 @@ def app(gateway, tmp_path):
         "SMSCO_BASE_URL": gateway.url,
         "SMSCO_SCHEDULER": False,
         "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,  # tests of CSRF turn it back on
     })
     with app.app_context():
         db.drop_all()

@@ -250,19 +250,19 @@ def _retry_outcome(message: Claimed, error: SmscoError, now: datetime) -> Outcom
 def record_outcomes(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
     """Write a group of results in one transaction."""
     now = utcnow()
-    updates, events = [], []
+    groups: dict[frozenset[str], list[dict]] = {}
+    events = []
     for message, result in done:
         outcome = outcome_for(message, result, now)
-        updates.append({"id": message.id, "claimed_by": None, "updated_at": now,
-                        **outcome.values})
+        row = {"id": message.id, "claimed_by": None, "updated_at": now, **outcome.values}
+        groups.setdefault(frozenset(row), []).append(row)
         events.append({"message_id": message.id, "at": now, "state": outcome.event_state,
                        "detail": outcome.detail[:300]})
         if outcome.alert:
             raise_alert(*outcome.alert)
-    for row in updates:  # rows differ in their keys; one UPDATE each, one transaction
-        row_id = row.pop("id")
-        db.session.execute(update(Message).where(Message.id == row_id).values(**row)
-                           .execution_options(synchronize_session=False))
+    # Rows with the same columns to set go in one executemany.
+    for rows in groups.values():
+        db.session.execute(update(Message), rows)
     db.session.execute(insert(MessageEvent), events)
     db.session.commit()
 
