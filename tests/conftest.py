@@ -120,7 +120,6 @@ def live_server(app):
 
 from .browser import browser, page  # noqa: E402, F401 - fixtures for browser tests
 
-
 # -- accounts ----------------------------------------------------------------------
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -150,3 +149,16 @@ def logged_in(web, users):
         session["_user_id"] = str(users["admin"])
         session["_fresh"] = True
     return web
+
+
+@pytest.fixture
+def live_app(app, gateway):
+    """The app with its scheduler running and fast intervals, for end-to-end tests."""
+    from smsco.web.jobs import start_scheduler
+
+    gateway.simulator.configure(sent_after=0.3, final_after=1.0, failure_rate=0.0)
+    app.config.update(SMSCO_SCHEDULER=True, SMSCO_DISPATCH_INTERVAL=0.5,
+                      SMSCO_STATUS_INTERVAL=0.5, SMSCO_BALANCE_INTERVAL=1)
+    scheduler = start_scheduler(app)
+    yield app
+    scheduler.shutdown(wait=True)

@@ -1,7 +1,186 @@
-"""The history pages."""
+"""The history pages: the message table, its CSV export, live updates, one message's page."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from smsco import DeliveryStatus, SmscoError
+
+from ..extensions import db
+from ..jobs import check_status_now, kick_dispatcher
+from ..models import Message, ScheduleMode, State
+from ..outbox import OutboxError, audit, cancel_message, resend_message
+from ..presenters import header_context, lari, localtime
+from . import queries
+from .export import generate_csv
 
 bp = Blueprint("history", __name__)
+
+
+# -- how a row looks (shared by the templates and the JSON updates) ----------------
+
+
+def gateway_label(code: int | None) -> str:
+    """The gateway's delivery status in words ("" when there is none)."""
+    if code is None:
+        return ""
+    try:
+        return DeliveryStatus(code).label
+    except ValueError:
+        return f"Status {code}"
+
+
+def sent_at_text(message) -> str:
+    """The "Sent at" cell: the local send time, or when a held message is due."""
+    if message.sent_at is not None:
+        return localtime(message.sent_at)
+    if message.state == State.QUEUED and message.schedule_mode == ScheduleMode.HELD:
+        return f"scheduled {localtime(message.send_at)}"
+    return ""
+
+
+def row_update(message) -> dict[str, object]:
+    """The live-changing cells of one row, as the JSON updates send them."""
+    return {
+        "state": message.state,
+        "label": State.LABELS.get(message.state, message.state),
+        "gateway": gateway_label(message.gateway_status) if message.state == State.SENT else "",
+        "error": (message.error_text or "") if message.state == State.FAILED else "",
+        "sent_at": sent_at_text(message),
+        "credits": message.credits,
+        "final": message.state in State.FINAL,
+    }
+
+
+@bp.context_processor
+def history_helpers() -> dict[str, object]:
+    return {"gateway_label": gateway_label, "sent_at_text": sent_at_text,
+            "FINAL_STATES": State.FINAL}
+
+
+# -- the table -----------------------------------------------------------------------
+
+
+@bp.get("/history")
+def history():
+    """The filtered message table, newest first, one keyset page at a time."""
+    filters = queries.HistoryFilters.from_args(request.args)
+    page = queries.history_page(filters, before=request.args.get("before", type=int),
+                                after=request.args.get("after", type=int))
+    config = current_app.config
+    senders = sorted({s for s in [config.get("SMSCO_SENDER"), *config.get("SMSCO_SENDERS", [])]
+                      if s})
+    return render_template(
+        "history/history.html", page=page, filters=filters, states=State.ALL,
+        operators=queries.operators(), senders=senders,
+        can_compose="compose.compose" in current_app.view_functions,
+    )
+
+
+@bp.get("/history.csv")
+def export_csv():
+    """The filtered view as CSV, streamed in batches."""
+    filters = queries.HistoryFilters.from_args(request.args)
+    filename = f"smsco-history-{date.today().isoformat()}.csv"
+    return Response(
+        stream_with_context(generate_csv(filters)), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                 "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/history/updates")
+def updates():
+    """Current state of the given messages (``?ids=1,2,3``, at most 200) and the balance."""
+    ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip().isdigit()]
+    messages = {str(row.id): row_update(row) for row in queries.updates_for(ids)}
+    balance = header_context().get("balance")
+    return jsonify(messages=messages, balance=lari(balance) if balance is not None else None)
+
+
+# -- one message -----------------------------------------------------------------------
+
+
+def _message_or_404(message_id: int) -> Message:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        abort(404)
+    return message
+
+
+@bp.get("/messages/<int:message_id>")
+def message(message_id: int):
+    """Everything about one message, with its timeline and actions."""
+    item = _message_or_404(message_id)
+    return render_template("history/message.html", message=item,
+                           resent_as=queries.resend_of(item))
+
+
+@bp.get("/messages/<int:message_id>/live")
+def message_live(message_id: int):
+    """The changing part of the message page (status, actions, timeline), for polling."""
+    return render_template("history/_message_live.html", message=_message_or_404(message_id))
+
+
+def _back(message_id: int):
+    return redirect(url_for("history.message", message_id=message_id))
+
+
+@bp.post("/messages/<int:message_id>/cancel")
+def cancel(message_id: int):
+    """Cancel a message still waiting here."""
+    item = _message_or_404(message_id)
+    try:
+        cancel_message(item, current_user._get_current_object())
+    except OutboxError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("The message was cancelled.", "success")
+    return _back(message_id)
+
+
+@bp.post("/messages/<int:message_id>/resend")
+def resend(message_id: int):
+    """Queue a new copy of a failed or unknown message, linked to it."""
+    item = _message_or_404(message_id)
+    try:
+        copy = resend_message(item, current_user._get_current_object())
+    except OutboxError as exc:
+        flash(str(exc), "error")
+        return _back(message_id)
+    kick_dispatcher()
+    flash(f"Queued again as message #{copy.id}.", "success")
+    return _back(copy.id)
+
+
+@bp.post("/messages/<int:message_id>/check")
+def check_status(message_id: int):
+    """Ask the gateway for the delivery status now and record the answer."""
+    item = _message_or_404(message_id)
+    if item.state != State.SENT or not item.mes_id:
+        flash("Only messages accepted by the gateway and not yet final can be checked.", "error")
+        return _back(message_id)
+    try:
+        status = check_status_now(item)
+    except SmscoError as exc:  # its text never holds the password
+        flash(f"The status could not be checked: {exc}", "error")
+        return _back(message_id)
+    audit(current_user._get_current_object(), "check", item, f"gateway status {status.label}")
+    db.session.commit()
+    flash(f"The gateway says: {status.label}.", "success")
+    return _back(message_id)

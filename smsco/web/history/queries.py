@@ -1,0 +1,283 @@
+"""History queries: filters, search and keyset pages over the message table.
+
+Pages are keyset pages on ``message.id`` (newest first): never OFFSET, never
+COUNT(*). Each filter is written so an index of ``models.Message`` can serve
+it together with the ``ORDER BY id`` (``(state, id)``, ``(recipient, id)``,
+``(sender, id)``, ``(created_by_id, id)``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, lazyload
+
+from smsco.errors import ValidationError
+from smsco.phones import normalize
+
+from ..database import is_postgres
+from ..extensions import db
+from ..models import Message, State, User
+from ..presenters import local_zone
+
+PAGE_SIZE = 50
+UPDATES_LIMIT = 200
+# A partial number with fewer digits than this matches a large part of the
+# table: scanning newest-first and filtering beats an index range plus a sort.
+INDEXED_PREFIX_MIN_DIGITS = 10
+# Strings of the recipient column are digits only; this sorts after every digit.
+AFTER_DIGITS = ":"
+_SEARCH_NUMBER = re.compile(r"^[\d\s+\-().]+$")
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """What the operator asked to see; every field optional."""
+
+    state: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sender: str | None = None
+    operator_id: int | None = None
+    search: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> HistoryFilters:
+        """Read the filters from a query string, ignoring what does not parse."""
+        state = args.get("state") or None
+        return cls(
+            state=state if state in State.ALL else None,
+            date_from=_parse_date(args.get("from")),
+            date_to=_parse_date(args.get("to")),
+            sender=(args.get("sender") or "").strip() or None,
+            operator_id=_parse_int(args.get("operator")),
+            search=(args.get("q") or "").strip()[:100],
+        )
+
+    def to_args(self) -> dict[str, str]:
+        """The filters as query-string arguments (for links that keep them)."""
+        args = {
+            "state": self.state or "",
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "sender": self.sender or "",
+            "operator": str(self.operator_id) if self.operator_id else "",
+            "q": self.search,
+        }
+        return {key: value for key, value in args.items() if value}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.to_args())
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of history rows, newest first, with the ids the links need."""
+
+    messages: list[Message]
+    older_than: int | None  # id for the "Older" link, None on the last page
+    newer_than: int | None  # id for the "Newer" link, None on the first page
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def local_day_start_utc(day: date) -> datetime:
+    """Midnight of ``day`` in ``SMSCO_TIMEZONE``, as the naive UTC the columns store."""
+    local = datetime.combine(day, time.min, tzinfo=local_zone())
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def number_condition(search: str):
+    """``(condition, selective)`` for a number written any way, or None when it is not one.
+
+    ``selective`` means an index on the recipient serves the condition and few
+    rows match it: a whole number (equality) or a long prefix (a range).
+    """
+    if not _SEARCH_NUMBER.match(search):
+        return None
+    digits = re.sub(r"\D", "", search)
+    if not digits:
+        return None
+    try:
+        return Message.recipient == normalize(search), True
+    except ValidationError:
+        pass
+    prefix = _number_prefix(digits)
+    if len(prefix) >= INDEXED_PREFIX_MIN_DIGITS:
+        # A range, not LIKE, so the (recipient, id) index serves it on any database.
+        return (Message.recipient >= prefix) & (Message.recipient < prefix + AFTER_DIGITS), True
+    return func.substr(Message.recipient, 1, len(prefix)) == prefix, False
+
+
+def _number_prefix(digits: str) -> str:
+    """The stored form's beginning for a partly typed number (stored: 995XXXXXXXXX)."""
+    if digits.startswith("00"):
+        return digits[2:]
+    if digits.startswith("995"):
+        return digits
+    if digits.startswith("0"):
+        return "995" + digits[1:]
+    if digits.startswith("5") or digits.startswith("3"):  # mobile or Tbilisi numbers
+        return "995" + digits
+    return digits
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_condition(text: str):
+    """Case-insensitive "contains" on the message text.
+
+    SQLite's own LIKE already ignores ASCII case (message text is Latin only);
+    SQLAlchemy's ``ilike`` there becomes ``lower(body) LIKE lower(?)``,
+    five times slower over a million rows. PostgreSQL needs ILIKE.
+    """
+    pattern = f"%{_escape_like(text)}%"
+    if is_postgres():
+        return Message.body.ilike(pattern, escape="\\")
+    return Message.body.like(pattern, escape="\\")
+
+
+def _unindexed(column):
+    """``column`` in a form no index serves, so the planner uses the better index.
+
+    SQLite has no statistics unless ANALYZE ran: it prefers any equality
+    index (``state = 'delivered'``: 80% of the rows) over a far more
+    selective one. Wrapping the weaker condition steers it, on any database.
+    """
+    return func.coalesce(column, column)
+
+
+def _date_index_pays(start: datetime | None, end: datetime | None) -> bool:
+    """True when the rows in ``[start, end)`` are fewer than the newer rows a newest-first
+    scan would skip to reach them (estimated from ids, with two index seeks)."""
+    newest = db.session.scalar(select(func.max(Message.id)))
+    first = db.session.scalar(select(Message.id).where(Message.created_at >= start)
+                              .order_by(Message.created_at).limit(1)) if start else 0
+    last = db.session.scalar(select(Message.id).where(Message.created_at < end)
+                             .order_by(Message.created_at.desc()).limit(1)) if end else newest
+    if newest is None or first is None or last is None:
+        return True  # nothing in the range: the index says so at once
+    return abs(last - first) < newest - last
+
+
+def filtered(filters: HistoryFilters, statement: Select) -> Select:
+    """Add the WHERE conditions of ``filters`` to ``statement``.
+
+    At most one condition is left to an index (the most selective one), so
+    the planner cannot pick a dense ``(state, id)`` scan over a sparse one.
+    """
+    search, selective = None, False
+    if filters.search:
+        number = number_condition(filters.search)
+        if number is None:
+            search = _text_condition(filters.search)
+        else:
+            search, selective = number
+        statement = statement.where(search)
+    start = local_day_start_utc(filters.date_from) if filters.date_from else None
+    end = local_day_start_utc(filters.date_to + timedelta(days=1)) if filters.date_to else None
+    by_date = (start or end) is not None and not selective and _date_index_pays(start, end)
+    created_at = Message.created_at if by_date else _unindexed(Message.created_at)
+    if start:
+        statement = statement.where(created_at >= start)
+    if end:
+        statement = statement.where(created_at < end)
+    wrap = _unindexed if selective or by_date else (lambda column: column)
+    if filters.state:
+        statement = statement.where(wrap(Message.state) == filters.state)
+    if filters.sender:
+        statement = statement.where(wrap(Message.sender) == filters.sender)
+    if filters.operator_id:
+        statement = statement.where(wrap(Message.created_by_id) == filters.operator_id)
+    return statement
+
+
+def _base_select() -> Select:
+    # The operator comes along in the same query (one JOIN), not one query per row.
+    return select(Message).options(joinedload(Message.created_by), lazyload(Message.events))
+
+
+def history_page(filters: HistoryFilters, before: int | None = None, after: int | None = None,
+                 page_size: int = PAGE_SIZE) -> Page:
+    """A page of ``page_size`` rows, newest first, older than ``before`` or newer than ``after``.
+
+    Fetches one row more than shown to know whether there is another page.
+    """
+    statement = filtered(filters, _base_select())
+    if after is not None:
+        rows = list(db.session.scalars(
+            statement.where(Message.id > after).order_by(Message.id.asc()).limit(page_size + 1)))
+        more_newer = len(rows) > page_size
+        rows = list(reversed(rows[:page_size]))
+        return Page(rows, older_than=rows[-1].id if rows else after,
+                    newer_than=rows[0].id if rows and more_newer else None)
+    if before is not None:
+        statement = statement.where(Message.id < before)
+    rows = list(db.session.scalars(statement.order_by(Message.id.desc()).limit(page_size + 1)))
+    more_older = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(rows, older_than=rows[-1].id if rows and more_older else None,
+                newer_than=rows[0].id if rows and before is not None else None)
+
+
+def export_batches(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[list[Any]]:
+    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects)."""
+    columns = select(
+        Message.id, Message.created_at, Message.sent_at, Message.recipient, Message.sender,
+        User.username, Message.state, Message.gateway_status, Message.credits, Message.mes_id,
+        Message.body,
+    ).outerjoin(User, Message.created_by_id == User.id)
+    statement = filtered(filters, columns).order_by(Message.id.desc()).limit(batch_size)
+    before = None
+    while True:
+        page = statement if before is None else statement.where(Message.id < before)
+        rows = db.session.execute(page).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch_size:
+            return
+        before = rows[-1].id
+
+
+def updates_for(ids: list[int]) -> list[Any]:
+    """The changing columns of up to ``UPDATES_LIMIT`` messages, in one query."""
+    ids = ids[:UPDATES_LIMIT]
+    if not ids:
+        return []
+    return db.session.execute(
+        select(Message.id, Message.state, Message.gateway_status, Message.sent_at,
+               Message.credits, Message.error_text, Message.schedule_mode, Message.send_at)
+        .where(Message.id.in_(ids))
+    ).all()
+
+
+def operators() -> list[Any]:
+    """Every account, for the operator filter."""
+    return db.session.execute(select(User.id, User.username).order_by(User.username)).all()
+
+
+def resend_of(message: Message) -> Message | None:
+    """The message that resent ``message``, if any."""
+    return db.session.scalar(select(Message).where(Message.resend_of_id == message.id).limit(1))
+
