@@ -17,6 +17,19 @@ GATEWAY_USER = "tester"
 GATEWAY_PASSWORD = "s3cret-Pa55"
 
 
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch):
+    """Cheap password hashes: scrypt's 0.2 s per hash would dominate the tests."""
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    from smsco.web import models
+
+    monkeypatch.setattr(models, "generate_password_hash",
+                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+
+
 @pytest.fixture
 def simulator():
     """A fresh simulator (not yet serving): knobs can be set before use."""

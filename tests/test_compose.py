@@ -110,3 +110,46 @@ def test_default_sender_is_prefilled(app, logged_in):
 def test_compose_requires_login(web, users):
     reply = web.get("/compose")
     assert reply.status_code == 302 and "/login" in reply.headers["Location"]
+
+
+def held(app, logged_in, minutes=60):
+    local = (datetime.now(TBILISI) + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    post(logged_in, send_at=local.strftime("%Y-%m-%dT%H:%M"))
+    return rows(app)[0]
+
+
+def test_a_held_message_can_be_edited_until_it_is_sent(app, logged_in):
+    message = held(app, logged_in)
+    page = logged_in.get(f"/messages/{message.id}/edit").get_data(as_text=True)
+    assert "Edit message" in page and "995599445448" in page
+    later = (datetime.now(TBILISI) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    reply = logged_in.post(f"/messages/{message.id}/edit", data={
+        "recipients": "555 12 34 56", "message": "Changed text", "sender": "",
+        "send_at": later.strftime("%Y-%m-%dT%H:%M")})
+    assert reply.status_code == 302
+    [edited] = rows(app)
+    assert (edited.recipient, edited.body) == ("995555123456", "Changed text")
+    assert edited.send_at == (later - timedelta(hours=4)).replace(tzinfo=None)
+    with app.app_context():
+        assert "Edited by admin" in db.session.get(Message, edited.id).events[-1].detail
+
+
+def test_an_edit_keeps_to_one_number_and_explains_errors(app, logged_in):
+    message = held(app, logged_in)
+    page = logged_in.post(f"/messages/{message.id}/edit", data={
+        "recipients": "555123456, 599445448", "message": "x", "send_at": ""}).get_data(
+        as_text=True)
+    assert "exactly one number" in page
+    assert rows(app)[0].body == "Hello"
+
+
+def test_a_message_that_left_cannot_be_edited(app, logged_in):
+    message = held(app, logged_in)
+    with app.app_context():
+        db.session.get(Message, message.id).state = State.SENT
+        db.session.commit()
+    reply = logged_in.post(f"/messages/{message.id}/edit", data={
+        "recipients": "599445448", "message": "Too late", "send_at": ""},
+        follow_redirects=True)
+    assert "can be edited" in reply.get_data(as_text=True)
+    assert rows(app)[0].body == "Hello"

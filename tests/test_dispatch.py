@@ -299,7 +299,7 @@ def test_final_failures_fail_the_message(ctx, gateway, status):
 
 
 def test_status_checks_back_off(ctx, gateway):
-    assert [jobs.next_check_delay(n).total_seconds() for n in range(11)] == [
+    assert [dispatch.next_check_delay(n).total_seconds() for n in range(11)] == [
         15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 3600, 3600]
 
 
@@ -324,3 +324,8 @@ def test_events_are_kept_for_every_change(ctx, gateway):
     count = db.session.scalar(db.select(db.func.count(MessageEvent.id)).where(
         MessageEvent.message_id == row))
     assert count == 3
+
+
+def test_status_checks_follow_a_shorter_interval(ctx):
+    ctx.config["SMSCO_STATUS_INTERVAL"] = 2
+    assert [dispatch.next_check_delay(n).total_seconds() for n in range(4)] == [1, 2, 4, 8]

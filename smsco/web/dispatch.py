@@ -45,7 +45,10 @@ from .models import Dispatcher, GatewayAlert, Message, MessageEvent, State, utcn
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 300
-FIRST_STATUS_CHECK = timedelta(seconds=15)
+# Status checks of one message back off in steps of the status interval: with
+# the default 30 s that is 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
+CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
+MAX_CHECK_DELAY = timedelta(hours=1)
 # A dispatcher whose heartbeat is older than this is taken as dead.
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
@@ -147,6 +150,13 @@ def clear_alerts(*kinds: str) -> int:
     return removed or 0
 
 
+def next_check_delay(checks: int) -> timedelta:
+    """How long after the ``checks``-th status check (0-based) to check again."""
+    step = CHECK_BACKOFF_STEPS[min(checks, len(CHECK_BACKOFF_STEPS) - 1)]
+    delay = timedelta(seconds=step * current_app.config["SMSCO_STATUS_INTERVAL"])
+    return min(delay, MAX_CHECK_DELAY)
+
+
 # -- claiming ----------------------------------------------------------------------
 
 
@@ -197,9 +207,9 @@ def send_one(client: Client, message: Claimed, limiter: RateLimiter) -> SendResu
 def outcome_for(message: Claimed, result: SendResult | Exception, now: datetime) -> Outcome:
     """Translate a send result into the row's new values and a timeline entry."""
     if isinstance(result, SendResult):
-        first_check = now + FIRST_STATUS_CHECK
+        first_check = now + next_check_delay(0)
         if message.gateway_schedule and message.gateway_schedule > now:
-            first_check = message.gateway_schedule + FIRST_STATUS_CHECK
+            first_check = message.gateway_schedule + next_check_delay(0)
         return Outcome(
             {"state": State.SENT, "mes_id": result.message_id, "credits": result.credits,
              "sent_at": now, "next_check_at": first_check, "error_code": None,

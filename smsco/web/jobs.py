@@ -24,6 +24,7 @@ from .dispatch import (
     clear_alerts,
     dispatch_due_messages,
     heartbeat,
+    next_check_delay,
     raise_alert,
     recover_interrupted_sends,
     runtime,
@@ -35,8 +36,6 @@ from .outbox import record_event
 
 log = logging.getLogger(__name__)
 
-# Seconds between status checks of one message: 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
-CHECK_BACKOFF = [15, 30, 60, 120, 300, 600, 1200, 1800, 3600]
 GIVE_UP_AFTER = timedelta(hours=72)
 STATUS_BATCH = 200
 # A row being checked is leased for this long so another worker skips it.
@@ -44,11 +43,6 @@ CHECK_LEASE = timedelta(seconds=60)
 
 
 # -- status ----------------------------------------------------------------------
-
-
-def next_check_delay(checks: int) -> timedelta:
-    """Backoff for the ``checks``-th check (0-based)."""
-    return timedelta(seconds=CHECK_BACKOFF[min(checks, len(CHECK_BACKOFF) - 1)])
 
 
 def apply_gateway_status(message: Message, status: DeliveryStatus) -> None:
@@ -188,7 +182,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
-    atexit.register(lambda: scheduler.shutdown(wait=False))
+    atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
     return scheduler
 
 

@@ -130,3 +130,27 @@ def resend_message(message: Message, user: User | None) -> Message:
 
 def _name(user: User | None) -> str:
     return user.username if user else "the system"
+
+
+def edit_held_message(message: Message, change: NewMessages, user: User | None) -> None:
+    """Change a message still held here (text, number, sender, time); refused once it left."""
+    if message.schedule_mode != ScheduleMode.HELD:
+        raise OutboxError("Only messages held here for a later time can be edited.")
+    mode = ScheduleMode.HELD if change.send_at else ScheduleMode.NOW
+    changed = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.state == State.QUEUED)
+        .values(recipient=change.recipients[0], body=change.body, sender=change.sender,
+                send_at=change.send_at or utcnow(), schedule_mode=mode, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        db.session.refresh(message)
+        raise OutboxError(f"This message can no longer be edited: it is "
+                          f"{message.state_label.lower()}.")
+    db.session.refresh(message)
+    when = "to send now" if mode == ScheduleMode.NOW else "for its new time"
+    record_event(message, State.QUEUED, detail=f"Edited by {_name(user)}, held {when}")
+    audit(user, "edit", message)
+    db.session.commit()

@@ -1,7 +1,115 @@
-"""The admin pages."""
+"""The admin pages: accounts and the audit log (administrators only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-bp = Blueprint("admin", __name__)
+from ..auth import services
+from ..extensions import db
+from ..models import AuditEntry, User
+from .forms import AddUserForm, ResetPasswordForm, RoleForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.before_request
+def require_admin():
+    """Operators get a plain 403 page (login itself is checked app-wide first)."""
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(403, description="Only administrators can open this page.")
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id, description="There is no such account.")
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    """The accounts, with a form to add one."""
+    form = AddUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.username.data, form.password.data,
+                                        form.role.data, by=_actor())
+        except services.AccountError as exc:
+            getattr(form, exc.field or "username").errors.append(str(exc))
+        else:
+            flash(f"Added {user.username}.", "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/users.html", users=services.list_users(), form=form)
+
+
+@bp.post("/users/<int:user_id>/disable")
+def disable(user_id: int):
+    """Disable an account: it can no longer log in and its sessions end."""
+    return _change_active(user_id, active=False)
+
+
+@bp.post("/users/<int:user_id>/enable")
+def enable(user_id: int):
+    """Let a disabled account log in again."""
+    return _change_active(user_id, active=True)
+
+
+def _change_active(user_id: int, active: bool):
+    user = _user_or_404(user_id)
+    try:
+        services.set_active(user, active, by=_actor())
+    except services.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{'Enabled' if active else 'Disabled'} {user.username}.", "success")
+    return redirect(url_for(".users"))
+
+
+@bp.post("/users/<int:user_id>/role")
+def change_role(user_id: int):
+    """Make an account an operator or an administrator."""
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_role(user, form.role.data, by=_actor())
+    except services.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{user.username} is now {'an administrator' if user.is_admin else 'an operator'}.",
+              "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+def reset_password(user_id: int):
+    """Set a new password for an account."""
+    user = _user_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user, form.password.data, by=_actor())
+        except services.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            flash(f"New password set for {user.username}.", "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/reset_password.html", user=user, form=form)
+
+
+@bp.get("/audit")
+def audit():
+    """The audit log, newest first, 50 a page, paged by id (``?before=<id>``)."""
+    before = request.args.get("before", type=int)
+    query = db.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE + 1)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    entries = list(db.session.scalars(query))
+    older = entries[AUDIT_PAGE_SIZE - 1].id if len(entries) > AUDIT_PAGE_SIZE else None
+    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE],
+                           older=older, before=before)

@@ -2,8 +2,89 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
-from . import services  # noqa: F401 - registers the user loader
+from ..extensions import limiter
+from . import services
+from .forms import LoginForm, SetupForm
 
 bp = Blueprint("auth", __name__)
+
+LOGIN_LIMIT = "5 per minute"  # failed attempts per address and username
+LOGIN_LIMIT_PER_ADDRESS = "30 per minute"  # failed attempts per address, any username
+TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute and try again."
+
+
+def _address_and_username() -> str:
+    """Rate-limit key: one bucket per client address and (case-folded) username."""
+    username = request.form.get("username", "").strip().lower()
+    return f"{get_remote_address()}|{username}"
+
+
+def _failed(response) -> bool:
+    """Only attempts that did not log in count against the limit."""
+    return response.status_code != 302
+
+
+@bp.app_template_global()
+def has_endpoint(endpoint: str) -> bool:
+    """True when a view exists, so templates can link to pages still being built."""
+    return endpoint in current_app.view_functions
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run: create the first administrator; gone once any account exists."""
+    if services.has_users():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_first_admin(form.username.data, form.password.data)
+        except services.AccountError as exc:
+            form.username.errors.append(str(exc))
+        else:
+            services.log_in(user)
+            flash(f"Welcome, {user.username}. Your administrator account is ready.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, key_func=_address_and_username, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(LOGIN_LIMIT_PER_ADDRESS, methods=["POST"], deduct_when=_failed)
+def login():
+    """Log in, then go to ``next`` if it is a page of this site."""
+    if not services.has_users():
+        return redirect(url_for("auth.setup"))
+    target = request.args.get("next")
+    target = target if services.is_safe_next(target) else None
+    if current_user.is_authenticated:
+        return redirect(target or url_for("main.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            services.log_in(user)
+            return redirect(target or url_for("main.index"))
+        error = services.WRONG_CREDENTIALS
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    """The login page again, saying why, instead of the generic error page."""
+    return render_template("auth/login.html", form=LoginForm(), error=TOO_MANY_ATTEMPTS), 429
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (POST with the CSRF token, from the header)."""
+    if current_user.is_authenticated:
+        services.log_out(current_user._get_current_object())
+    flash("You have logged out.", "info")
+    return redirect(url_for("auth.login"))

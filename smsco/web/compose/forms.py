@@ -16,8 +16,8 @@ from smsco.client import check_sender
 from ..models import ScheduleMode
 
 SCHEDULE_CHOICES = [
-    (ScheduleMode.HELD, "Hold it here and send at that time — it can be edited or cancelled "
-                        "until then; the dashboard must be running."),
+    (ScheduleMode.HELD, "Hold it here until then — it can be edited or cancelled until it "
+                        "goes; the dashboard must be running."),
     (ScheduleMode.GATEWAY, "Schedule it at the gateway now — it goes out even if the dashboard "
                            "is off, but it cannot be cancelled."),
 ]

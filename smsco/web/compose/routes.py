@@ -10,9 +10,11 @@ from flask_login import current_user
 
 from smsco import text
 
+from ..extensions import db
 from ..jobs import kick_dispatcher
-from ..models import ScheduleMode
-from ..outbox import NewMessages, create_messages
+from ..models import Message, ScheduleMode, State
+from ..outbox import NewMessages, OutboxError, create_messages, edit_held_message
+from ..presenters import to_local
 from .forms import ComposeForm
 
 bp = Blueprint("compose", __name__)
@@ -35,9 +37,46 @@ def compose():
         if len(messages) == 1:
             return redirect(url_for("history.message", message_id=messages[0].id))
         return redirect(url_for("history.history"))
-    return render_template("compose/compose.html", form=form, price=text.PRICE_PER_PART,
-                           single=text.SINGLE_PART_LENGTH, multi=text.MULTI_PART_LENGTH,
-                           allowed="".join(sorted(text.allowed_characters())))
+    return render_template("compose/compose.html", form=form, **counter_settings())
+
+
+@bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
+def edit(message_id: int):
+    """Edit a message held here until its time (the compose form, one recipient)."""
+    message = db.get_or_404(Message, message_id)
+    if message.state != State.QUEUED or message.schedule_mode != ScheduleMode.HELD:
+        flash("Only messages held here for a later time can be edited.", "error")
+        return redirect(url_for("history.message", message_id=message_id))
+    form = ComposeForm(obj=None)
+    if not form.is_submitted():
+        form.recipients.data, form.message.data = message.recipient, message.body
+        form.sender.data = message.sender
+        form.send_at.data = to_local(message.send_at).replace(tzinfo=None)
+    elif form.validate_on_submit() and _one_recipient(form):
+        try:
+            edit_held_message(message, new_messages_from(form), current_user)
+        except OutboxError as error:
+            flash(str(error), "error")
+        else:
+            kick_dispatcher()
+            flash("Changes saved.", "success")
+        return redirect(url_for("history.message", message_id=message_id))
+    return render_template("compose/compose.html", form=form, editing=message,
+                           **counter_settings())
+
+
+def _one_recipient(form: ComposeForm) -> bool:
+    if len(form.valid_recipients) != 1:
+        form.recipients.errors = ["An edited message goes to exactly one number."]
+        return False
+    return True
+
+
+def counter_settings() -> dict[str, object]:
+    """What the live counter needs to agree with the server's rule."""
+    return {"price": text.PRICE_PER_PART, "single": text.SINGLE_PART_LENGTH,
+            "multi": text.MULTI_PART_LENGTH,
+            "allowed": "".join(sorted(text.allowed_characters()))}
 
 
 def new_messages_from(form: ComposeForm) -> NewMessages:

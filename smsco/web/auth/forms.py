@@ -1,0 +1,47 @@
+"""Forms for first-run setup and logging in."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, ValidationError
+
+from . import services
+
+
+def new_username(form, field) -> None:
+    """A username that follows the rules and is not taken."""
+    problem = services.username_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+def new_password(form, field) -> None:
+    """A password long enough to keep."""
+    problem = services.password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class SetupForm(FlaskForm):
+    """The first administrator account."""
+
+    username = StringField("Username", validators=[DataRequired("Enter a username."),
+                                                   new_username],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField("Password", validators=[DataRequired("Enter a password."),
+                                                     new_password],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Confirm password",
+                            validators=[DataRequired("Enter the password again."),
+                                        EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("Username", validators=[DataRequired("Enter your username.")],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")],
+                             render_kw={"autocomplete": "current-password"})

@@ -1,0 +1,273 @@
+"""Accounts: first-run setup, login, logout, sessions, CSRF and rate limiting."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from .conftest import ADMIN_PASSWORD, OPERATOR_PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def real_csrf(request):
+    """These tests post forms as a browser does, CSRF token included."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["WTF_CSRF_ENABLED"] = True
+
+
+def csrf_token(web, url: str) -> str:
+    """The CSRF token of the form on the page at ``url``."""
+    html = web.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def log_in(web, username: str, password: str, url: str = "/login"):
+    """Post the login form like a browser (token included); the response is returned."""
+    return web.post(url, data={"csrf_token": csrf_token(web, "/login"),
+                               "username": username, "password": password})
+
+
+def audit_actions(app) -> list[str]:
+    from smsco.web.extensions import db
+    from smsco.web.models import AuditEntry
+
+    with app.app_context():
+        return list(db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def get_user(app, username: str):
+    from smsco.web.auth.services import find_user
+
+    with app.app_context():
+        user = find_user(username)
+        return None if user is None else {"active": user.active, "role": user.role,
+                                           "last_login_at": user.last_login_at}
+
+
+# -- first run -------------------------------------------------------------------------
+
+
+def test_every_page_leads_to_setup_before_the_first_account(web):
+    for path in ("/", "/login", "/admin/users"):
+        response = web.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/setup")
+
+
+def test_setup_page_has_the_contract_labels(web):
+    html = web.get("/setup").get_data(as_text=True)
+    for field_id, label in (("username", "Username"), ("password", "Password"),
+                            ("confirm", "Confirm password")):
+        assert f'<label for="{field_id}">{label}</label>' in html
+    assert "Create account" in html
+
+
+def test_setup_creates_the_admin_logs_in_and_then_is_gone(app, web):
+    response = web.post("/setup", data={"csrf_token": csrf_token(web, "/setup"),
+                                        "username": "Boss", "password": "long-enough-pw",
+                                        "confirm": "long-enough-pw"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    front = web.get("/")
+    assert front.status_code == 200
+    assert "Boss" in front.get_data(as_text=True)
+    assert get_user(app, "boss")["role"] == "admin"
+    assert web.get("/setup").status_code == 404
+    assert web.post("/setup", data={}).status_code in (400, 404)
+    assert audit_actions(app) == ["user_add", "login"]
+
+
+@pytest.mark.parametrize(("username", "password", "confirm", "error"), [
+    ("ab", "long-enough-pw", "long-enough-pw", "Use 3 to 64 letters"),
+    ("bad name!", "long-enough-pw", "long-enough-pw", "Use 3 to 64 letters"),
+    ("boss", "short", "short", "Use at least 10 characters."),
+    ("boss", "long-enough-pw", "different-pw", "The passwords do not match."),
+    ("", "long-enough-pw", "long-enough-pw", "Enter a username."),
+])
+def test_setup_explains_bad_input_beside_the_field(app, web, username, password, confirm,
+                                                   error):
+    response = web.post("/setup", data={"csrf_token": csrf_token(web, "/setup"),
+                                        "username": username, "password": password,
+                                        "confirm": confirm})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert error in html
+    assert 'class="field-error"' in html and 'aria-describedby="' in html
+    assert get_user(app, "boss") is None
+
+
+def test_setup_is_404_once_an_account_exists(web, users):
+    assert web.get("/setup").status_code == 404
+
+
+# -- login -----------------------------------------------------------------------------
+
+
+def test_login_page_has_the_contract_labels(web, users):
+    html = web.get("/login").get_data(as_text=True)
+    assert '<label for="username">Username</label>' in html
+    assert '<label for="password">Password</label>' in html
+    assert "Log in</button>" in html
+
+
+def test_login_succeeds_records_the_time_and_makes_a_lasting_session(app, web, users):
+    response = log_in(web, "ADMIN", ADMIN_PASSWORD)  # usernames ignore case
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    assert get_user(app, "admin")["last_login_at"] is not None
+    assert audit_actions(app) == ["login"]
+    assert web.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(("username", "password"), [
+    ("admin", "wrong-password-1"), ("nobody", ADMIN_PASSWORD), ("olga", ADMIN_PASSWORD),
+])
+def test_wrong_credentials_get_one_plain_message(web, users, username, password):
+    response = log_in(web, username, password)
+    assert response.status_code == 200
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert web.get("/").status_code == 302
+
+
+def test_a_disabled_account_cannot_log_in(app, web, users):
+    from smsco.web.auth import services
+    from smsco.web.extensions import db
+    from smsco.web.models import User
+
+    with app.app_context():
+        services.set_active(db.session.get(User, users["olga"]), False, by=None)
+    response = log_in(web, "olga", OPERATOR_PASSWORD)
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert web.get("/").status_code == 302
+
+
+def test_disabling_an_account_ends_its_session(app, web, users):
+    from smsco.web.auth import services
+    from smsco.web.extensions import db
+    from smsco.web.models import User
+
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+    assert web.get("/").status_code == 200
+    with app.app_context():
+        services.set_active(db.session.get(User, users["olga"]), False, by=None)
+    assert web.get("/").status_code == 302
+
+
+def test_login_required_redirects_with_next_and_returns_there(web, users):
+    response = web.get("/admin/audit?before=5")
+    assert response.status_code == 302
+    assert "/login?next=" in response.headers["Location"]
+    response = log_in(web, "admin", ADMIN_PASSWORD, url="/login?next=/admin/audit?before%3D5")
+    assert response.headers["Location"] == "/admin/audit?before=5"
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.com", "http://evil.com/", "https://evil.com", "\\\\evil.com", "/\\evil.com",
+    "javascript:alert(1)", "evil.com", "/\r\nevil.com", " //evil.com",
+])
+def test_next_never_leaves_the_site(web, users, target):
+    from urllib.parse import quote
+
+    response = log_in(web, "admin", ADMIN_PASSWORD, url=f"/login?next={quote(target)}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_is_safe_next():
+    from smsco.web.auth.services import is_safe_next
+
+    assert is_safe_next("/history?page=2")
+    for bad in (None, "", "//evil.com", "http://evil.com", "/\\evil.com", "\\\\evil",
+                "/\tevil", "evil"):
+        assert not is_safe_next(bad)
+
+
+def test_logged_in_user_visiting_login_goes_home(logged_in):
+    assert logged_in.get("/login").headers["Location"] == "/"
+
+
+# -- logout ------------------------------------------------------------------------------
+
+
+def test_logout_is_a_post_from_the_header(app, web, users):
+    log_in(web, "olga", OPERATOR_PASSWORD)
+    token = csrf_token(web, "/")  # the header's logout form
+    assert web.get("/logout").status_code == 405
+    response = web.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert web.get("/").status_code == 302
+    assert audit_actions(app) == ["login", "logout"]
+
+
+# -- CSRF, cookies, lifetime -------------------------------------------------------------
+
+
+def test_a_post_without_csrf_token_is_refused_and_changes_nothing(app, logged_in, users):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = logged_in.post("/admin/users", data={"username": "mallory",
+                                                    "password": "long-enough-pw",
+                                                    "role": "admin"})
+    assert response.status_code == 400
+    assert "The form may have expired" in response.get_data(as_text=True)
+    assert get_user(app, "mallory") is None
+    response = logged_in.post(f"/admin/users/{users['olga']}/disable",
+                              data={"csrf_token": "forged"})
+    assert response.status_code == 400
+    assert get_user(app, "olga")["active"]
+    assert logged_in.post("/logout").status_code == 400
+    assert logged_in.get("/").status_code == 200
+
+
+def test_session_lifetime_and_cookie_flags_come_from_config(app, web, tmp_path):
+    from smsco.web.config import load_config
+
+    assert load_config(tmp_path)["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=12)
+    app.config.update(SESSION_COOKIE_SECURE=True,
+                      PERMANENT_SESSION_LIFETIME=timedelta(minutes=30))
+    response = web.post("/setup", data={"csrf_token": csrf_token(web, "/setup"),
+                                        "username": "boss", "password": "long-enough-pw",
+                                        "confirm": "long-enough-pw"})
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    expires = web.get_cookie("session").expires
+    assert expires is not None
+    left = expires - datetime.now(UTC)
+    assert timedelta(minutes=29) < left <= timedelta(minutes=30)
+
+
+# -- rate limit ---------------------------------------------------------------------------
+
+
+def test_login_attempts_are_rate_limited(app, gateway, tmp_path, users):
+    from smsco.web import create_app
+    from smsco.web.extensions import db
+
+    limited = create_app({**app.config, "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_STORAGE_URI": "memory://"})
+    web = limited.test_client()
+    try:
+        for _ in range(5):
+            response = log_in(web, "admin", "wrong-password-1")
+            assert response.status_code == 200
+        response = log_in(web, "admin", "wrong-password-1")
+        assert response.status_code == 429
+        html = response.get_data(as_text=True)
+        assert "Too many login attempts. Wait a minute and try again." in html
+        assert "Traceback" not in html
+        # even the right password waits; another username is not blocked
+        assert log_in(web, "admin", ADMIN_PASSWORD).status_code == 429
+        assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+    finally:
+        with limited.app_context():
+            db.session.remove()
+        from smsco.web.extensions import limiter
+
+        limiter.enabled = False

@@ -1,0 +1,98 @@
+"""End to end in real Chromium: setup, compose, history, live statuses, cancel, credit."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+TBILISI = ZoneInfo("Asia/Tbilisi")
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def server(live_app, live_server):
+    return live_server
+
+
+def first_run(page, server):
+    page.goto(server.url + "/")
+    expect(page).to_have_url(re.compile(r"/setup"))
+    page.get_by_label("Username").fill("nino")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("link", name="Compose")).to_be_visible()
+
+
+def compose(page, server, recipients, message, send_at=None):
+    page.goto(server.url + "/compose")
+    page.get_by_label("Recipients").fill(recipients)
+    page.get_by_label("Message").fill(message)
+    if send_at:
+        page.get_by_label("Send at").fill(send_at)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_setup_compose_history_delivered_and_timeline(server, gateway, page):
+    first_run(page, server)
+    compose(page, server, "599 44 54 48\n+995 555 12 34 56", "Gamarjoba from the test")
+    expect(page).to_have_url(re.compile(r"/history"))
+    table = page.get_by_role("table")
+    for header in ("Recipient", "Message", "Status", "Sent at", "Credits"):
+        expect(table.get_by_role("columnheader", name=header)).to_be_visible()
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    # Statuses arrive on the open page, without a reload.
+    expect(rows.filter(has_text="Delivered")).to_have_count(2, timeout=15_000)
+    sent = [r for r in gateway.simulator.requests if r.path.endswith("smsapi2.php")
+            and r.params.get("message") == "Gamarjoba from the test"]
+    assert sorted(r.params["recipient"] for r in sent) == ["995555123456", "995599445448"]
+    rows.first.get_by_role("link").first.click()
+    expect(page.get_by_text("Accepted by the gateway")).to_be_visible()
+    expect(page.get_by_text("Gateway status: Delivered")).to_be_visible()
+
+
+def test_bad_input_is_shown_beside_its_field(server, page):
+    first_run(page, server)
+    compose(page, server, "599445448, 12345", "Hi, there!")
+    recipients_error = page.locator("#recipients-error")
+    expect(recipients_error).to_contain_text("12345")
+    expect(page.locator("#message-error")).to_contain_text("position 3")
+    expect(page.get_by_label("Recipients")).to_have_attribute(
+        "aria-describedby", re.compile("recipients-error"))
+
+
+def test_a_held_message_is_cancelled_and_never_sent(server, gateway, page):
+    first_run(page, server)
+    later = (datetime.now(TBILISI) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
+    compose(page, server, "599445448", "Cancel me", send_at=later)
+    expect(page).to_have_url(re.compile(r"/messages/\d+"))
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Canceled").first).to_be_visible()
+    time.sleep(1.0)
+    assert not [r for r in gateway.simulator.requests if r.params.get("message") == "Cancel me"]
+
+
+def test_credit_exhausted_banner_and_resume(server, gateway, page):
+    first_run(page, server)
+    gateway.simulator.set_balance(Decimal("0"))
+    compose(page, server, "599445448", "Waiting for credit")
+    banner = page.get_by_role("alert").filter(has_text="credit")
+    page.goto(server.url + "/history")
+    expect(banner).to_be_visible(timeout=10_000)
+    gateway.simulator.set_balance(Decimal("50"))
+    for _ in range(40):
+        page.reload()
+        if page.locator("tbody tr").filter(has_text=re.compile("Sent|Delivered")).count():
+            break
+        time.sleep(0.5)
+    expect(page.locator("tbody tr").filter(has_text=re.compile("Sent|Delivered"))).to_have_count(1)
+    expect(banner).to_have_count(0)
