@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from .conftest import OPERATOR_PASSWORD
-from .test_auth import (  # noqa: F401 - fast_hashing and real_csrf are autouse fixtures
+from .test_auth import (  # noqa: F401 - real_csrf is an autouse fixture
     audit_actions,
     csrf_token,
-    fast_hashing,
     get_user,
     log_in,
     real_csrf,

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from .conftest import ADMIN_PASSWORD
-from .test_auth import fast_hashing, real_csrf  # noqa: F401 - autouse fixtures
+from .test_auth import real_csrf  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.browser
 
