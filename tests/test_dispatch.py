@@ -6,7 +6,7 @@ These run on SQLite, and on PostgreSQL when ``TEST_DATABASE_URL`` is set (CI).
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -329,3 +329,13 @@ def test_events_are_kept_for_every_change(ctx, gateway):
 def test_status_checks_follow_a_shorter_interval(ctx):
     ctx.config["SMSCO_STATUS_INTERVAL"] = 2
     assert [dispatch.next_check_delay(n).total_seconds() for n in range(4)] == [1, 2, 4, 8]
+
+
+def test_sending_brings_the_next_balance_check_forward(live_app, users, gateway):
+    with live_app.app_context():
+        scheduler = live_app.extensions["smsco_scheduler"]
+        scheduler.reschedule_job("balance", trigger="interval", seconds=3600)
+        queue()
+        jobs.dispatch_job(live_app)
+        wait = scheduler.get_job("balance").next_run_time - datetime.now(UTC)
+        assert wait.total_seconds() <= jobs.BALANCE_REFRESH_AFTER_SENDING

@@ -26,14 +26,19 @@ def register_commands(app: Flask) -> None:
     @click.option("--port", default=5000, show_default=True, envvar="PORT")
     def serve(host: str, port: int) -> None:
         """Serve the dashboard with its scheduler in this process (``make run``)."""
+        from werkzeug.serving import run_simple
+
         from .jobs import start_scheduler
 
-        if app.config["SMSCO_SCHEDULER"]:
-            start_scheduler(app)
+        scheduler = start_scheduler(app) if app.config["SMSCO_SCHEDULER"] else None
         mode = "demo mode (built-in gateway simulator)" if app.config["SMSCO_DEMO"] else (
             f"gateway {app.config['SMSCO_BASE_URL']}")
         click.echo(f"smsco dashboard on http://{host}:{port}/ — {mode}")
-        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+        try:
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
 
     @app.cli.command("worker")
     def worker() -> None:

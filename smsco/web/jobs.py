@@ -40,6 +40,8 @@ GIVE_UP_AFTER = timedelta(hours=72)
 STATUS_BATCH = 200
 # A row being checked is leased for this long so another worker skips it.
 CHECK_LEASE = timedelta(seconds=60)
+# After a dispatch run sent something, read the balance again this soon.
+BALANCE_REFRESH_AFTER_SENDING = 5
 
 
 # -- status ----------------------------------------------------------------------
@@ -149,7 +151,8 @@ def record_balance() -> BalanceSnapshot | None:
 
 def dispatch_job(app: Flask) -> None:
     with app.app_context():
-        dispatch_due_messages()
+        if dispatch_due_messages():
+            refresh_balance_soon()
 
 
 def status_job(app: Flask) -> None:
@@ -184,6 +187,15 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     app.extensions["smsco_scheduler"] = scheduler
     atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
     return scheduler
+
+
+def refresh_balance_soon(delay: float = BALANCE_REFRESH_AFTER_SENDING) -> None:
+    """Bring the next balance check forward after sending, so the header catches up."""
+    scheduler = current_app.extensions.get("smsco_scheduler")
+    job = scheduler.get_job("balance") if scheduler is not None else None
+    soon = datetime.now(UTC) + timedelta(seconds=delay)
+    if job is not None and job.next_run_time and job.next_run_time > soon:
+        scheduler.modify_job("balance", next_run_time=soon)
 
 
 def kick_dispatcher() -> None:

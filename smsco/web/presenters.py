@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from flask import Flask, current_app
 from flask_login import current_user
 
@@ -54,12 +55,24 @@ def tetri(credits: int | None) -> str:
     return "" if credits is None else str(credits)
 
 
+def phone(number: str | None) -> str:
+    """Template filter: a stored number (``995599445448``) as people read it."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse("+" + number)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def register_filters(app: Flask) -> None:
     """Make the filters above available in templates."""
     app.add_template_filter(localtime)
     app.add_template_filter(age)
     app.add_template_filter(lari)
     app.add_template_filter(tetri)
+    app.add_template_filter(phone)
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
 
 
