@@ -331,11 +331,17 @@ def test_status_checks_follow_a_shorter_interval(ctx):
     assert [dispatch.next_check_delay(n).total_seconds() for n in range(4)] == [1, 2, 4, 8]
 
 
-def test_sending_brings_the_next_balance_check_forward(live_app, users, gateway):
-    with live_app.app_context():
-        scheduler = live_app.extensions["smsco_scheduler"]
-        scheduler.reschedule_job("balance", trigger="interval", seconds=3600)
+def test_sending_brings_the_next_balance_check_forward(ctx, gateway):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(jobs.balance_job, "interval", seconds=3600, args=[ctx], id="balance")
+    scheduler.start(paused=True)
+    ctx.extensions["smsco_scheduler"] = scheduler
+    try:
         queue()
-        jobs.dispatch_job(live_app)
+        jobs.dispatch_job(ctx)
         wait = scheduler.get_job("balance").next_run_time - datetime.now(UTC)
         assert wait.total_seconds() <= jobs.BALANCE_REFRESH_AFTER_SENDING
+    finally:
+        scheduler.shutdown(wait=False)

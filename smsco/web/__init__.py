@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from smsco import text
+
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
@@ -29,6 +31,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     )
     app.config.update(load_config())
     app.config.update(overrides or {})
+    text.set_extra_characters(app.config.get("SMSCO_EXTRA_CHARS", ""))
     register_extensions(app)
     init_gateway(app)
     register_blueprints(app)

@@ -18,6 +18,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import delete, insert, select, update
@@ -40,7 +41,8 @@ from smsco.errors import describe_code
 
 from .extensions import db
 from .gateway import get_client
-from .models import Dispatcher, GatewayAlert, Message, MessageEvent, State, utcnow
+from .models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
+from .quiet import quiet_until
 
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 5
@@ -160,12 +162,29 @@ def next_check_delay(checks: int) -> timedelta:
 # -- claiming ----------------------------------------------------------------------
 
 
+def hold_for_quiet_hours() -> int:
+    """In quiet hours, due campaign messages that honour them wait for the window to open."""
+    now = utcnow()
+    until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), now,
+                        ZoneInfo(current_app.config["SMSCO_TIMEZONE"]))
+    if until is None:
+        return 0
+    held = db.session.execute(
+        update(Message)
+        .where(Message.state == State.QUEUED, Message.priority == Priority.CAMPAIGN,
+               Message.send_at <= now, Message.quiet_hours.is_(True))
+        .values(send_at=until).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return held or 0
+
+
 def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     """Atomically move up to ``limit`` due rows from queued to sending; commit."""
     now = utcnow()
+    # Single messages first, so a big campaign never starves them.
     due = (select(Message.id)
            .where(Message.state == State.QUEUED, Message.send_at <= now)
-           .order_by(Message.send_at, Message.id)
+           .order_by(Message.priority, Message.send_at, Message.id)
            .limit(limit)
            .with_for_update(skip_locked=True))
     rows = db.session.execute(
@@ -300,6 +319,7 @@ def dispatch_due_messages(max_messages: int | None = None) -> int:
     try:
         heartbeat(rt.id)
         recover_interrupted_sends()
+        hold_for_quiet_hours()
         client, handled = get_client(), 0
         batch_size = max(8, rt.concurrency * 16)
         while max_messages is None or handled < max_messages:

@@ -41,12 +41,22 @@ class State:
     FAILED = "failed"
     UNKNOWN = "unknown"
     CANCELED = "canceled"
-    ALL = (QUEUED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED)
-    FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED)
+    PAUSED = "paused"  # queued in a paused campaign
+    SKIPPED = "skipped"  # never sent on purpose (e.g. the number opted out); reason kept
+    ALL = (QUEUED, PAUSED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
+    FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
     LABELS: ClassVar[dict[str, str]] = {
-        QUEUED: "Queued", SENDING: "Sending", SENT: "Sent", DELIVERED: "Delivered",
-        FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled",
+        QUEUED: "Queued", PAUSED: "Paused", SENDING: "Sending", SENT: "Sent",
+        DELIVERED: "Delivered", FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled",
+        SKIPPED: "Skipped",
     }
+
+
+class Priority:
+    """Dispatch order: single messages before campaign messages due at the same time."""
+
+    SINGLE = 0
+    CAMPAIGN = 1
 
 
 class ScheduleMode:
@@ -102,6 +112,10 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resend_of_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    priority: Mapped[int] = mapped_column(default=Priority.SINGLE)
+    # Campaign messages that must not go out in quiet hours.
+    quiet_hours: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
@@ -116,13 +130,15 @@ class Message(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
+    campaign: Mapped[Campaign | None] = relationship(back_populates="messages")
     resend_of: Mapped[Message | None] = relationship(remote_side=[id], foreign_keys=[resend_of_id])
     events: Mapped[list[MessageEvent]] = relationship(
         back_populates="message", order_by="MessageEvent.id", cascade="all, delete-orphan",
         lazy="select")
 
     __table_args__ = (
-        Index("ix_message_due", "state", "send_at"),
+        Index("ix_message_due", "state", "priority", "send_at"),
+        Index("ix_message_campaign_state", "campaign_id", "state"),
         Index("ix_message_check", "state", "next_check_at"),
         Index("ix_message_state_id", "state", "id"),
         Index("ix_message_recipient_id", "recipient", "id"),
@@ -192,3 +208,89 @@ class AuditEntry(db.Model):
     detail: Mapped[str | None] = mapped_column(String(500))
 
     user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Campaign(db.Model):
+    """A bulk send: one message text (with placeholders) to many recipients."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)  # as written, placeholders included
+    sender: Mapped[str | None] = mapped_column(String(11))
+    marketing: Mapped[bool] = mapped_column(default=True)
+    quiet_hours: Mapped[bool] = mapped_column(default=True)
+    schedule_mode: Mapped[str] = mapped_column(String(8), default=ScheduleMode.NOW)
+    send_at: Mapped[datetime | None]
+    paused: Mapped[bool] = mapped_column(default=False)
+    canceled: Mapped[bool] = mapped_column(default=False)
+    # The form's one-time token: submitting twice creates one campaign.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient_count: Mapped[int] = mapped_column(default=0)
+    invalid_count: Mapped[int] = mapped_column(default=0)
+    duplicate_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+    messages: Mapped[list[Message]] = relationship(back_populates="campaign", lazy="dynamic")
+
+
+contact_group_member = db.Table(
+    "contact_group_member",
+    db.Column("contact_id", db.ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("group_id", db.ForeignKey("contact_group.id", ondelete="CASCADE"),
+              primary_key=True),
+)
+
+
+class Contact(db.Model):
+    """A person to send to: a number plus named fields (``{"name": "Nino"}``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    fields: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    groups: Mapped[list[ContactGroup]] = relationship(
+        secondary=contact_group_member, back_populates="contacts")
+
+
+class ContactGroup(db.Model):
+    """A named list of contacts to send a campaign to."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=contact_group_member, back_populates="groups", lazy="dynamic")
+
+
+class OptOut(db.Model):
+    """A number that never receives marketing messages."""
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class MessageTemplate(db.Model):
+    """A saved message text; shared (no owner, managed by admins) or an operator's own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
+                                                 index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Setting(db.Model):
+    """An installation-wide setting an administrator changes in the app (e.g. opt-out footer)."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
