@@ -345,3 +345,10 @@ def test_sending_brings_the_next_balance_check_forward(ctx, gateway):
         assert wait.total_seconds() <= jobs.BALANCE_REFRESH_AFTER_SENDING
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_claim_takes_no_more_than_its_limit(ctx):
+    queue([f"995599{i:06d}" for i in range(20)])
+    assert len(dispatch.claim_due_messages("me:1:x", 5)) == 5
+    states = db.session.scalars(db.select(Message.state)).all()
+    assert states.count(State.SENDING) == 5 and states.count(State.QUEUED) == 15

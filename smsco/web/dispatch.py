@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 
 from smsco import (
     AmbiguousSend,
@@ -178,18 +178,31 @@ def hold_for_quiet_hours() -> int:
     return held or 0
 
 
+def lock_ids(query: Select) -> list[int]:
+    """Ids chosen by ``query``, row-locked on PostgreSQL (others skip them).
+
+    Chosen first and updated by id afterwards: PostgreSQL may run an
+    ``IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` subquery more than once
+    inside an UPDATE and so touch more than ``n`` rows.
+    """
+    return list(db.session.scalars(query.with_for_update(skip_locked=True)))
+
+
 def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     """Atomically move up to ``limit`` due rows from queued to sending; commit."""
     now = utcnow()
     # Single messages first, so a big campaign never starves them.
-    due = (select(Message.id)
-           .where(Message.state == State.QUEUED, Message.send_at <= now)
-           .order_by(Message.priority, Message.send_at, Message.id)
-           .limit(limit)
-           .with_for_update(skip_locked=True))
+    ids = lock_ids(select(Message.id)
+                   .where(Message.state == State.QUEUED, Message.send_at <= now)
+                   .order_by(Message.priority, Message.send_at, Message.id)
+                   .limit(limit))
+    if not ids:
+        db.session.commit()
+        return []
+    # The state condition makes the claim safe where nothing was locked (SQLite).
     rows = db.session.execute(
         update(Message)
-        .where(Message.id.in_(due.scalar_subquery()), Message.state == State.QUEUED)
+        .where(Message.id.in_(ids), Message.state == State.QUEUED)
         .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now, updated_at=now)
         .returning(Message.id, Message.recipient, Message.body, Message.sender,
                    Message.gateway_schedule, Message.attempts)

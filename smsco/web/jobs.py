@@ -24,6 +24,7 @@ from .dispatch import (
     clear_alerts,
     dispatch_due_messages,
     heartbeat,
+    lock_ids,
     next_check_delay,
     raise_alert,
     recover_interrupted_sends,
@@ -81,15 +82,19 @@ def _schedule_next_check_or_give_up(message: Message, now: datetime) -> None:
 def lease_due_checks(limit: int = STATUS_BATCH) -> list[int]:
     """Ids of sent messages whose check is due, leased so no other worker takes them."""
     now = utcnow()
-    due = (select(Message.id)
-           .where(Message.state == State.SENT, Message.next_check_at <= now)
-           .order_by(Message.next_check_at).limit(limit).with_for_update(skip_locked=True))
-    ids = db.session.scalars(
-        update(Message).where(Message.id.in_(due.scalar_subquery()))
-        .values(next_check_at=now + CHECK_LEASE)
-        .returning(Message.id).execution_options(synchronize_session=False)).all()
+    ids = lock_ids(select(Message.id)
+                   .where(Message.state == State.SENT, Message.next_check_at <= now)
+                   .order_by(Message.next_check_at).limit(limit))
+    leased = []
+    if ids:
+        leased = db.session.scalars(
+            update(Message)
+            .where(Message.id.in_(ids), Message.state == State.SENT,
+                   Message.next_check_at <= now)
+            .values(next_check_at=now + CHECK_LEASE)
+            .returning(Message.id).execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return list(ids)
+    return list(leased)
 
 
 def poll_statuses() -> int:
