@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def test_front_page_shows_balance_in_chromium(live_server, gateway, page, users):
+def test_overview_reads_the_balance_in_chromium(live_server, gateway, page, users):
     gateway.simulator.set_balance(Decimal("12.34"))
     page.goto(live_server.url + "/")
     page.get_by_label("Username").fill("admin")
@@ -19,4 +20,8 @@ def test_front_page_shows_balance_in_chromium(live_server, gateway, page, users)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live_server.url + "/")
     assert page.get_by_role("heading", name="Gateway balance").is_visible()
-    assert page.get_by_test_id("balance").inner_text().startswith("12.34")
+    assert page.get_by_test_id("balance").inner_text() == "Not read yet."
+    page.get_by_role("button", name="Check now").click()
+    expect(page.get_by_test_id("balance")).to_have_text("12.34 GEL")
+    expect(page.locator(".header-balance")).to_contain_text("12.34 GEL")
+    expect(page.locator(".sparkline")).to_have_count(0)  # one reading is not a trend yet

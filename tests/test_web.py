@@ -1,30 +1,62 @@
-"""The dashboard's pages through Flask's test client."""
+"""The overview page and the app's plain error pages."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+from smsco.web import jobs
+from smsco.web.charts import sparkline
+from smsco.web.extensions import db
+from smsco.web.models import BalanceSnapshot, User, utcnow
+from smsco.web.outbox import NewMessages, create_messages
 
-def test_front_page_shows_the_gateway_balance(logged_in, gateway):
-    web = logged_in
+
+def test_overview_shows_the_latest_balance_reading(app, logged_in, gateway):
+    page = logged_in.get("/").get_data(as_text=True)
+    assert "Not read yet." in page
     gateway.simulator.set_balance(Decimal("42.5"))
-    page = web.get("/")
-    assert page.status_code == 200
-    assert "42.50" in page.get_data(as_text=True)
+    with app.app_context():
+        jobs.record_balance()
+    page = logged_in.get("/").get_data(as_text=True)
+    assert "42.50" in page and "just now" in page
 
 
-def test_front_page_explains_an_unreachable_gateway(app, logged_in, closed_port):
-    web = logged_in
+def test_check_now_reads_the_balance_or_says_why_not(app, logged_in, gateway, closed_port):
+    gateway.simulator.set_balance(Decimal("7"))
+    page = logged_in.post("/balance/check", follow_redirects=True).get_data(as_text=True)
+    assert "Balance read from the gateway: 7.00 GEL." in page
     from smsco import Client
 
     app.extensions["smsco_client"] = Client("u", "p", base_url=f"http://127.0.0.1:{closed_port}")
-    page = web.get("/")
-    assert page.status_code == 200
-    assert "Could not connect to the gateway" in page.get_data(as_text=True)
+    page = logged_in.post("/balance/check", follow_redirects=True).get_data(as_text=True)
+    assert "could not be read" in page and "7.00" in page
+
+
+def test_overview_counts_todays_messages_and_lists_the_latest(app, logged_in):
+    with app.app_context():
+        create_messages(NewMessages(["995599445448", "995555123456"], "Today", None),
+                        db.session.get(User, 1))
+    page = logged_in.get("/").get_data(as_text=True)
+    assert 'data-state="queued">2<' in page
+    assert "+995 599 44 54 48" in page and "Today" in page
+
+
+def test_balance_trend_is_an_svg_line(app, logged_in):
+    now = utcnow()
+    points = [(now - timedelta(hours=h), Decimal(100 - h)) for h in range(10, 0, -1)]
+    svg = str(sparkline(points, label="trend"))
+    assert svg.startswith("<svg") and "<polyline" in svg and 'aria-label="trend"' in svg
+    assert svg.count(",") == 10  # one x,y pair per reading
+    assert str(sparkline(points[:1])) == ""
+    with app.app_context():
+        db.session.add_all(BalanceSnapshot(at=at, balance=value) for at, value in points)
+        db.session.commit()
+    assert 'aria-label="Balance over the last 7 days"' in logged_in.get("/").get_data(
+        as_text=True)
 
 
 def test_unknown_page_is_a_plain_404(logged_in):
-    web = logged_in
-    page = web.get("/no-such-page")
+    page = logged_in.get("/no-such-page")
     assert page.status_code == 404
     assert "Page not found" in page.get_data(as_text=True)
