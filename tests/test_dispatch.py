@@ -352,3 +352,22 @@ def test_a_claim_takes_no_more_than_its_limit(ctx):
     assert len(dispatch.claim_due_messages("me:1:x", 5)) == 5
     states = db.session.scalars(db.select(Message.state)).all()
     assert states.count(State.SENDING) == 5 and states.count(State.QUEUED) == 15
+
+
+def test_results_that_cannot_be_recorded_end_unknown_never_resent(ctx, gateway, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    [row] = queue()
+
+    def broken(done):
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(dispatch, "record_outcomes", broken)
+    monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
+    with pytest.raises(OperationalError):
+        dispatch.dispatch_due_messages()
+    assert message(row).state == State.SENDING
+    monkeypatch.undo()
+    assert dispatch.dispatch_due_messages() == 0
+    assert message(row).state == State.UNKNOWN
+    assert len(sends_to(gateway, "995599445448")) == 1

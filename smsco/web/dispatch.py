@@ -9,6 +9,7 @@ A send that may have gone out becomes ``unknown`` and is never re-sent here.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import secrets
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from smsco import (
     AmbiguousSend,
@@ -44,6 +46,8 @@ from .gateway import get_client
 from .models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
 from .quiet import quiet_until
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 300
@@ -54,6 +58,7 @@ MAX_CHECK_DELAY = timedelta(hours=1)
 # A dispatcher whose heartbeat is older than this is taken as dead.
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
+RECORD_ATTEMPTS = 3
 
 
 class AlertKind:
@@ -320,8 +325,26 @@ def send_claimed(batch: list[Claimed], client: Client, rt: DispatcherRuntime) ->
         for future in finished:
             done.append((pending.pop(future), future.result()))
         if done and (not pending or time.monotonic() - last_write >= RECORD_EVERY):
-            record_outcomes(done)
+            record_with_retry(done)
             done, last_write = [], time.monotonic()
+
+
+def record_with_retry(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
+    """Record results, trying again on a database error (a busy SQLite, a dropped link).
+
+    If it still fails the rows stay ``sending`` and the next run makes them
+    ``unknown``: the answers are lost, so that is the truth about them.
+    """
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            record_outcomes(done)
+            return
+        except SQLAlchemyError:
+            db.session.rollback()
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("Could not record %s send result(s); trying again", len(done))
+            time.sleep(0.5 * attempt)
 
 
 def dispatch_due_messages(max_messages: int | None = None) -> int:
@@ -331,7 +354,7 @@ def dispatch_due_messages(max_messages: int | None = None) -> int:
         return 0  # another thread of this process is already dispatching
     try:
         heartbeat(rt.id)
-        recover_interrupted_sends()
+        recover_interrupted_sends(rt.id, include_own=True)
         hold_for_quiet_hours()
         client, handled = get_client(), 0
         batch_size = max(8, rt.concurrency * 16)
@@ -393,10 +416,15 @@ def dead_dispatchers(own_id: str | None = None) -> list[str]:
     return dead
 
 
-def recover_interrupted_sends(own_id: str | None = None) -> int:
-    """Rows left in ``sending`` by a dispatcher that died become ``unknown`` (commits)."""
+def recover_interrupted_sends(own_id: str | None = None, include_own: bool = False) -> int:
+    """Rows left in ``sending`` by a dispatcher that died become ``unknown`` (commits).
+
+    ``include_own`` also takes this process's own ``sending`` rows: right for a
+    caller that knows none of them is in flight (a dispatch run, under its lock),
+    e.g. after an earlier run could not record the gateway's answers.
+    """
     own_id = own_id or runtime().id
-    dead = dead_dispatchers(own_id)
+    dead = dead_dispatchers(own_id) + ([own_id] if include_own else [])
     orphaned = select(Message.id).where(
         Message.state == State.SENDING,
         (Message.claimed_by.in_(dead)) | Message.claimed_by.is_(None)
@@ -411,9 +439,11 @@ def recover_interrupted_sends(own_id: str | None = None) -> int:
             .execution_options(synchronize_session=False))
         db.session.execute(insert(MessageEvent), [
             {"message_id": i, "at": now, "state": State.UNKNOWN,
-             "detail": "The dashboard stopped while this message was being sent; it may have "
-                       "been sent. It will not be re-sent automatically."} for i in ids])
-    if dead:
-        db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(dead)))
+             "detail": "Interrupted while this message was being sent (the dashboard stopped "
+                       "or could not record the answer); it may have been sent. It will not "
+                       "be re-sent automatically."} for i in ids])
+    gone = [d for d in dead if d != own_id]
+    if gone:
+        db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(gone)))
     db.session.commit()
     return len(ids)
