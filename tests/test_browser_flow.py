@@ -29,7 +29,7 @@ def first_run(page, server):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("link", name="Compose")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Compose")).to_be_visible()
 
 
 def compose(page, server, recipients, message, send_at=None):

@@ -87,8 +87,10 @@ def register_blueprints(app: Flask) -> None:
     from .compose.routes import bp as compose_bp
     from .history.routes import bp as history_bp
     from .main.routes import bp as main_bp
+    from .messagetext.routes import bp as text_bp
+    from .templates_bp.routes import bp as templates_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp):
         app.register_blueprint(blueprint)
 
 

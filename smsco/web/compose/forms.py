@@ -6,13 +6,14 @@ from datetime import datetime
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco import phones, text
 from smsco.client import check_sender
 
+from ..messagetext.analysis import PLACEHOLDER
 from ..models import ScheduleMode
 
 SCHEDULE_CHOICES = [
@@ -34,6 +35,7 @@ class ComposeForm(FlaskForm):
                                  validators=[Optional()])
     schedule_mode = RadioField("How to schedule", choices=SCHEDULE_CHOICES,
                                default=ScheduleMode.HELD)
+    marketing = BooleanField("Marketing message (adds the opt-out footer)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +54,10 @@ class ComposeForm(FlaskForm):
         try:
             text.check_message(field.data or "")
         except SmscoValidationError as error:
+            if PLACEHOLDER.search(field.data or ""):
+                raise ValidationError(
+                    "Placeholders like {name} only work on the bulk page; here, write the "
+                    f"text in full. {error}") from None
             raise ValidationError(str(error)) from None
 
     def validate_sender(self, field) -> None:

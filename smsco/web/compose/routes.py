@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from smsco import text
@@ -15,6 +15,8 @@ from ..jobs import kick_dispatcher
 from ..models import Message, ScheduleMode, State
 from ..outbox import NewMessages, OutboxError, create_messages, edit_held_message
 from ..presenters import to_local
+from ..settings import optout_footer, with_footer
+from ..templates_bp.services import visible_template, visible_templates
 from .forms import ComposeForm
 
 bp = Blueprint("compose", __name__)
@@ -30,6 +32,7 @@ def compose():
     form = ComposeForm()
     if not form.is_submitted():
         form.sender.data = form.sender.data or current_app.config["SMSCO_SENDER"]
+        _prefill_from_template(form)
     if form.validate_on_submit():
         messages = create_messages(new_messages_from(form), current_user)
         kick_dispatcher()
@@ -37,7 +40,20 @@ def compose():
         if len(messages) == 1:
             return redirect(url_for("history.message", message_id=messages[0].id))
         return redirect(url_for("history.history"))
-    return render_template("compose/compose.html", form=form, **counter_settings())
+    return render_template("compose/compose.html", form=form,
+                           templates=visible_templates(current_user))
+
+
+def _prefill_from_template(form: ComposeForm) -> None:
+    """``?template=<id>``: the Message field starts with that template's text (no JS needed)."""
+    template_id = request.args.get("template", type=int)
+    if template_id is None:
+        return
+    template = visible_template(template_id, current_user)
+    if template is None:
+        flash("That template does not exist or is not yours to use.", "error")
+        return
+    form.message.data = template.body
 
 
 @bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
@@ -61,8 +77,7 @@ def edit(message_id: int):
             kick_dispatcher()
             flash("Changes saved.", "success")
         return redirect(url_for("history.message", message_id=message_id))
-    return render_template("compose/compose.html", form=form, editing=message,
-                           **counter_settings())
+    return render_template("compose/compose.html", form=form, editing=message)
 
 
 def _one_recipient(form: ComposeForm) -> bool:
@@ -73,9 +88,9 @@ def _one_recipient(form: ComposeForm) -> bool:
 
 
 def counter_settings() -> dict[str, object]:
-    """What the live counter needs to agree with the server's rule."""
-    return {"price": text.PRICE_PER_PART, "single": text.SINGLE_PART_LENGTH,
-            "multi": text.MULTI_PART_LENGTH,
+    """The old counter's numbers, for pages not yet on ``_message_field.html`` (bulk)."""
+    return {"price": current_app.config["SMSCO_PRICE_PER_PART"],
+            "single": text.SINGLE_PART_LENGTH, "multi": text.MULTI_PART_LENGTH,
             "allowed": "".join(sorted(text.allowed_characters()))}
 
 
@@ -86,7 +101,10 @@ def new_messages_from(form: ComposeForm) -> NewMessages:
         local = form.send_at.data.replace(tzinfo=zone())
         send_at = local.astimezone(UTC).replace(tzinfo=None)
         mode = form.schedule_mode.data or ScheduleMode.HELD
-    return NewMessages(recipients=form.valid_recipients, body=form.message.data,
+    body = form.message.data
+    if form.marketing.data:
+        body = with_footer(body, optout_footer())
+    return NewMessages(recipients=form.valid_recipients, body=body,
                        sender=(form.sender.data or "").strip() or None, mode=mode,
                        send_at=send_at)
 

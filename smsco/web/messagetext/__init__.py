@@ -1,0 +1,1 @@
+"""Message text as the gateway sees it: the analysis behind every live counter."""

@@ -1,0 +1,1 @@
+"""Saved message texts (templates): shared ones managed by administrators, and each user's own."""

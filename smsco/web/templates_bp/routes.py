@@ -1,0 +1,92 @@
+"""Template pages: list, add, edit, delete; and the opt-out footer setting (administrators)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import MessageTemplate, User
+from ..settings import optout_footer, set_optout_footer
+from . import services
+from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
+
+bp = Blueprint("templates", __name__, url_prefix="/templates")
+# The message field partial shows the footer beside its "Marketing message" box.
+bp.add_app_template_global(optout_footer, "optout_footer")
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _manageable(template_id: int) -> MessageTemplate:
+    """The template if the user may change it: 404 if they cannot see it, 403 if only use it."""
+    template = db.get_or_404(MessageTemplate, template_id,
+                             description="There is no such template.")
+    if not services.can_see(template, _user()):
+        abort(404, description="There is no such template.")
+    if not services.can_manage(template, _user()):
+        abort(403, description="Only administrators change shared templates.")
+    return template
+
+
+@bp.route("/")
+def index():
+    """Shared templates and the user's own."""
+    templates = services.visible_templates(_user())
+    return render_template("templates/list.html", templates=templates,
+                           can_manage=lambda t: services.can_manage(t, _user()),
+                           footer=optout_footer())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def add():
+    form = TemplateForm()
+    if form.validate_on_submit():
+        template = services.save_template(None, name=form.name.data, body=form.message.data,
+                                          shared=form.shared.data, user=_user())
+        flash(f"Template “{template.name}” saved.", "success")
+        return redirect(url_for(".index"))
+    return render_template("templates/edit.html", form=form, template=None,
+                           placeholder_hint=PLACEHOLDER_HINT)
+
+
+@bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
+def edit(template_id: int):
+    template = _manageable(template_id)
+    form = TemplateForm()
+    if not form.is_submitted():
+        form.name.data, form.message.data = template.name, template.body
+        form.shared.data = template.owner_id is None
+    if form.validate_on_submit():
+        services.save_template(template, name=form.name.data, body=form.message.data,
+                               shared=form.shared.data, user=_user())
+        flash(f"Template “{template.name}” saved.", "success")
+        return redirect(url_for(".index"))
+    return render_template("templates/edit.html", form=form, template=template,
+                           placeholder_hint=PLACEHOLDER_HINT)
+
+
+@bp.post("/<int:template_id>/delete")
+def delete(template_id: int):
+    template = _manageable(template_id)
+    services.delete_template(template, _user())
+    flash(f"Template “{template.name}” deleted.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """The opt-out footer (administrators only)."""
+    if not _user().is_admin:
+        abort(403, description="Only administrators change the opt-out footer.")
+    form = FooterForm()
+    if not form.is_submitted():
+        form.footer.data = optout_footer()
+    if form.validate_on_submit():
+        footer = set_optout_footer(form.footer.data or "", by=_user())
+        flash(f"Opt-out footer set to “{footer}”." if footer else "Opt-out footer removed.",
+              "success")
+        return redirect(url_for(".settings"))
+    return render_template("templates/settings.html", form=form)
