@@ -50,3 +50,19 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+PASSWORD = "correct-horse-battery"
+
+
+def first_run(page, server) -> None:
+    """Create the first administrator through /setup; leaves the browser logged in."""
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/setup")
+    page.get_by_label("Username").fill("nino")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Compose")).to_be_visible()

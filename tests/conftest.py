@@ -165,6 +165,12 @@ def logged_in(web, users):
 
 
 @pytest.fixture
+def server(live_app, live_server):
+    """The app over real HTTP with its scheduler running: what a browser test talks to."""
+    return live_server
+
+
+@pytest.fixture
 def live_app(app, gateway):
     """The app with its scheduler running and fast intervals, for end-to-end tests."""
     from smsco.web.jobs import start_scheduler

@@ -11,25 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from .browser import first_run
+
 pytestmark = pytest.mark.browser
 
 TBILISI = ZoneInfo("Asia/Tbilisi")
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def server(live_app, live_server):
-    return live_server
-
-
-def first_run(page, server):
-    page.goto(server.url + "/")
-    expect(page).to_have_url(re.compile(r"/setup"))
-    page.get_by_label("Username").fill("nino")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Compose")).to_be_visible()
 
 
 def compose(page, server, recipients, message, send_at=None):

@@ -11,27 +11,11 @@ from playwright.sync_api import expect
 
 from smsco import text
 
-from .test_browser_flow import PASSWORD
+from .browser import first_run
 
 pytestmark = pytest.mark.browser
 
 GEORGIAN = "გამარჯობა, როგორ ხარ?"
-
-
-@pytest.fixture
-def server(live_app, live_server):
-    return live_server
-
-
-def first_run(page, server):
-    """Create the first administrator through the setup form (as test_browser_flow does)."""
-    page.goto(server.url + "/setup")
-    page.get_by_label("Username").fill("nino")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Compose")).to_be_visible()
 
 
 def field(page):

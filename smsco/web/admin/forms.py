@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired
 
-from ..auth.forms import new_password, new_username
+from ..auth.forms import confirm_password_field, new_password_field, new_username
 from ..models import Role
 
 ROLE_CHOICES = [(Role.OPERATOR, "Operator"), (Role.ADMIN, "Administrator")]
@@ -18,22 +18,15 @@ class AddUserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired("Enter a username."),
                                                    new_username],
                            render_kw={"autocomplete": "off"})
-    password = PasswordField("Password", validators=[DataRequired("Enter a password."),
-                                                     new_password],
-                             render_kw={"autocomplete": "new-password"})
+    password = new_password_field()
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.OPERATOR)
 
 
 class ResetPasswordForm(FlaskForm):
     """A new password set by an administrator."""
 
-    password = PasswordField("New password", validators=[DataRequired("Enter a password."),
-                                                         new_password],
-                             render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Confirm password",
-                            validators=[DataRequired("Enter the password again."),
-                                        EqualTo("password", "The passwords do not match.")],
-                            render_kw={"autocomplete": "new-password"})
+    password = new_password_field("New password")
+    confirm = confirm_password_field()
 
 
 class RoleForm(FlaskForm):

@@ -23,19 +23,28 @@ def new_password(form, field) -> None:
         raise ValidationError(problem)
 
 
+def new_password_field(label: str = "Password") -> PasswordField:
+    """A field for choosing a password (length checked by the account rules)."""
+    return PasswordField(label, validators=[DataRequired("Enter a password."), new_password],
+                         render_kw={"autocomplete": "new-password"})
+
+
+def confirm_password_field() -> PasswordField:
+    """The same password typed again."""
+    return PasswordField("Confirm password",
+                         validators=[DataRequired("Enter the password again."),
+                                     EqualTo("password", "The passwords do not match.")],
+                         render_kw={"autocomplete": "new-password"})
+
+
 class SetupForm(FlaskForm):
     """The first administrator account."""
 
     username = StringField("Username", validators=[DataRequired("Enter a username."),
                                                    new_username],
                            render_kw={"autocomplete": "username", "autofocus": True})
-    password = PasswordField("Password", validators=[DataRequired("Enter a password."),
-                                                     new_password],
-                             render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Confirm password",
-                            validators=[DataRequired("Enter the password again."),
-                                        EqualTo("password", "The passwords do not match.")],
-                            render_kw={"autocomplete": "new-password"})
+    password = new_password_field()
+    confirm = confirm_password_field()
 
 
 class LoginForm(FlaskForm):
