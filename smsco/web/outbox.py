@@ -85,20 +85,26 @@ def _summary(numbers: Iterable[str], limit: int = 5) -> str:
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
-def cancel_message(message: Message, user: User | None) -> None:
-    """Cancel a message that is still waiting here; refused once it may have left."""
+def _change_while_queued(message: Message, action: str, **values: object) -> None:
+    """Update a message only if it is still queued here (the dispatcher may take it any
+    moment); ``OutboxError`` naming ``action`` otherwise."""
     changed = db.session.execute(
         update(Message)
         .where(Message.id == message.id, Message.state == State.QUEUED)
-        .values(state=State.CANCELED, updated_at=utcnow())
+        .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not changed:
         db.session.rollback()
         db.session.refresh(message)
-        raise OutboxError(f"This message can no longer be cancelled: it is "
+        raise OutboxError(f"This message can no longer be {action}: it is "
                           f"{message.state_label.lower()}.")
     db.session.refresh(message)
+
+
+def cancel_message(message: Message, user: User | None) -> None:
+    """Cancel a message that is still waiting here; refused once it may have left."""
+    _change_while_queued(message, "cancelled", state=State.CANCELED)
     record_event(message, State.CANCELED, detail=f"Cancelled by {_name(user)}")
     audit(user, "cancel", message)
     db.session.commit()
@@ -137,19 +143,9 @@ def edit_held_message(message: Message, change: NewMessages, user: User | None) 
     if message.schedule_mode != ScheduleMode.HELD:
         raise OutboxError("Only messages held here for a later time can be edited.")
     mode = ScheduleMode.HELD if change.send_at else ScheduleMode.NOW
-    changed = db.session.execute(
-        update(Message)
-        .where(Message.id == message.id, Message.state == State.QUEUED)
-        .values(recipient=change.recipients[0], body=change.body, sender=change.sender,
-                send_at=change.send_at or utcnow(), schedule_mode=mode, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        db.session.rollback()
-        db.session.refresh(message)
-        raise OutboxError(f"This message can no longer be edited: it is "
-                          f"{message.state_label.lower()}.")
-    db.session.refresh(message)
+    _change_while_queued(message, "edited", recipient=change.recipients[0], body=change.body,
+                         sender=change.sender, send_at=change.send_at or utcnow(),
+                         schedule_mode=mode)
     when = "to send now" if mode == ScheduleMode.NOW else "for its new time"
     record_event(message, State.QUEUED, detail=f"Edited by {_name(user)}, held {when}")
     audit(user, "edit", message)
