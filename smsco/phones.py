@@ -23,6 +23,15 @@ _LIST_SEPARATORS = re.compile(r"[,;\n\r\t]+")
 _NOT_NUMBER_CHARS = re.compile(r"[^\d\s+\-().]")
 # Most digit groups one number is written in: "+995 (599) 44 54 48" is five.
 _MAX_GROUPS = 6
+# The common shape: a Georgian mobile (5XXXXXXXX), bare or after +995. For it,
+# phonenumbers.parse can only yield country code 995 and these nine digits (no
+# trunk prefix or country code to strip). is_valid_number means "matches the
+# general pattern and one type's pattern", and tries mobile last of ten types:
+# checking the mobile pattern first, and falling back to is_valid_number, gives
+# the same answers at a fraction of the cost (proved in tests/test_importing.py).
+_GEORGIAN_MOBILE = re.compile(r"(\+995)?(5\d{8})")
+_GE_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("GE")
+_matches = phonenumbers.phonenumberutil._is_number_matching_desc
 
 
 @dataclass
@@ -53,6 +62,13 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
     # "0599445448": a leading trunk zero before a 9-digit Georgian number.
     elif region == "GE" and digits.startswith("0") and len(digits) == 10:
         digits = digits[1:]
+    mobile = _GEORGIAN_MOBILE.fullmatch(digits)
+    if mobile and (mobile.group(1) or region == "GE"):
+        national = mobile.group(2)
+        if (_matches(national, _GE_METADATA.general_desc)
+                and _matches(national, _GE_METADATA.mobile)) or phonenumbers.is_valid_number(
+                phonenumbers.PhoneNumber(country_code=995, national_number=int(national))):
+            return "995" + national
     try:
         number = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:

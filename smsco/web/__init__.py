@@ -84,13 +84,16 @@ def register_blueprints(app: Flask) -> None:
     """Attach every feature blueprint."""
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .bulk.routes import bp as bulk_bp
     from .compose.routes import bp as compose_bp
+    from .contacts.routes import bp as contacts_bp
     from .history.routes import bp as history_bp
     from .main.routes import bp as main_bp
     from .messagetext.routes import bp as text_bp
     from .templates_bp.routes import bp as templates_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp,
+                      bulk_bp, contacts_bp):
         app.register_blueprint(blueprint)
 
 

@@ -26,6 +26,7 @@ from .outbox import OutboxError, audit
 
 CHUNK = 5000
 PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_]+)\s*\}")
+_PLACEHOLDER_WITH_SPACE = re.compile(r"( ?)\{\s*([A-Za-z0-9_]+)\s*\}")
 OPTED_OUT = "Opted out of marketing messages"
 
 
@@ -69,10 +70,14 @@ def render(body: str, fields: dict[str, str], footer: str = "") -> str:
     lowered = {key.lower(): value for key, value in fields.items()}
 
     def fill(match: re.Match) -> str:
-        value = str(lowered.get(match.group(1).lower(), "") or "")
-        return text.transliterate(value) if text.invalid_characters(value) else value
+        space, name = match.group(1), match.group(2)
+        value = str(lowered.get(name.lower(), "") or "")
+        value = text.transliterate(value) if text.invalid_characters(value) else value
+        return space + value if value else ""  # an empty field takes its space with it
 
-    rendered = PLACEHOLDER.sub(fill, body)
+    rendered = _PLACEHOLDER_WITH_SPACE.sub(fill, body)
+    if rendered.startswith(" ") and not body.startswith(" "):  # "{name} hi" without a name
+        rendered = rendered.lstrip(" ")
     return f"{rendered} {footer}".strip() if footer else rendered
 
 
@@ -131,7 +136,7 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
                          "body": render(spec.body, recipient.fields, spec.footer),
                          "state": State.SKIPPED if skipped else State.QUEUED,
                          "error_text": OPTED_OUT if skipped else None})
-        db.session.execute(insert(Message), rows)
+        db.session.execute(insert(Message.__table__), rows)  # Core: no ORM work per row
         db.session.commit()
         total += len(rows)
     return total
@@ -247,7 +252,7 @@ def resend_failed(campaign: Campaign, user: User | None) -> int:
              "created_by_id": user.id if user else None}
             for original, recipient, body in failed]
     try:
-        db.session.execute(insert(Message), rows)
+        db.session.execute(insert(Message.__table__), rows)
     except IntegrityError:  # another operator resent them a moment ago
         db.session.rollback()
         raise OutboxError("These messages were resent a moment ago.") from None

@@ -28,17 +28,17 @@ def register_commands(app: Flask) -> None:
         """Serve the dashboard with its scheduler in this process (``make run``)."""
         from werkzeug.serving import run_simple
 
-        from .jobs import start_scheduler
+        from .jobs import start_scheduler, stop_scheduler
 
-        scheduler = start_scheduler(app) if app.config["SMSCO_SCHEDULER"] else None
+        if app.config["SMSCO_SCHEDULER"]:
+            start_scheduler(app)
         mode = "demo mode (built-in gateway simulator)" if app.config["SMSCO_DEMO"] else (
             f"gateway {app.config['SMSCO_BASE_URL']}")
         click.echo(f"smsco dashboard on http://{host}:{port}/ — {mode}")
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:
-            if scheduler is not None and scheduler.running:
-                scheduler.shutdown(wait=False)
+            stop_scheduler(app)
 
     @app.cli.command("worker")
     def worker() -> None:
@@ -46,7 +46,7 @@ def register_commands(app: Flask) -> None:
 
         Use it beside web servers started with SMSCO_SCHEDULER=off.
         """
-        from .jobs import start_scheduler
+        from .jobs import start_scheduler, stop_scheduler
 
         if "smsco_scheduler" not in app.extensions:
             start_scheduler(app)
@@ -55,4 +55,4 @@ def register_commands(app: Flask) -> None:
             signal.signal(signum, lambda *_: stop.set())
         click.echo("Worker running: dispatch, status and balance jobs. Ctrl-C stops it.")
         stop.wait()
-        app.extensions["smsco_scheduler"].shutdown(wait=True)
+        stop_scheduler(app)

@@ -14,6 +14,7 @@ from concurrent.futures import as_completed
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
@@ -190,13 +191,35 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
-    atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
+    atexit.register(stop_scheduler, app, 5)
     return scheduler
+
+
+def stop_scheduler(app: Flask, timeout: float = 30) -> None:
+    """Stop the scheduler; wait up to ``timeout`` s for a dispatch run to record its results.
+
+    Not ``shutdown(wait=True)``: that holds the scheduler's job-store lock
+    while it waits, and a finishing job that touches a job would wait for that
+    lock for ever.
+    """
+    scheduler = app.extensions.get("smsco_scheduler")
+    if scheduler is None or scheduler.state == STATE_STOPPED:
+        return
+    scheduler.shutdown(wait=False)
+    dispatcher = app.extensions.get("smsco_dispatcher")
+    if dispatcher is not None and dispatcher.lock.acquire(timeout=timeout):
+        dispatcher.lock.release()
+
+
+def _running_scheduler() -> BackgroundScheduler | None:
+    """This process's scheduler unless it is stopping (its job lock may then be held)."""
+    scheduler = current_app.extensions.get("smsco_scheduler")
+    return scheduler if scheduler is not None and scheduler.state != STATE_STOPPED else None
 
 
 def refresh_balance_soon(delay: float = BALANCE_REFRESH_AFTER_SENDING) -> None:
     """Bring the next balance check forward after sending, so the header catches up."""
-    scheduler = current_app.extensions.get("smsco_scheduler")
+    scheduler = _running_scheduler()
     job = scheduler.get_job("balance") if scheduler is not None else None
     soon = datetime.now(UTC) + timedelta(seconds=delay)
     if job is not None and job.next_run_time and job.next_run_time > soon:
@@ -205,7 +228,7 @@ def refresh_balance_soon(delay: float = BALANCE_REFRESH_AFTER_SENDING) -> None:
 
 def kick_dispatcher() -> None:
     """Run the dispatch job now, if this process runs the scheduler."""
-    scheduler = current_app.extensions.get("smsco_scheduler")
-    if scheduler is not None and scheduler.running:
+    scheduler = _running_scheduler()
+    if scheduler is not None:
         scheduler.modify_job("dispatch", next_run_time=datetime.now(UTC))
 

@@ -1,0 +1,1 @@
+"""The bulk send page and the campaign pages."""

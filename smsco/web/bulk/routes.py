@@ -1,0 +1,228 @@
+"""The bulk send page (preview, send to all) and the campaign pages (progress, actions, export)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from .. import campaigns
+from ..campaigns import CampaignSpec
+from ..compose.routes import zone
+from ..extensions import db
+from ..history.routes import gateway_label, sent_at_text
+from ..importing import ImportFileError, inspect, save_upload, upload_path
+from ..jobs import kick_dispatcher
+from ..models import Campaign, ScheduleMode, State, utcnow
+from ..outbox import OutboxError
+from ..presenters import localtime
+from ..quiet import quiet_until
+from ..settings import optout_footer
+from ..templates_bp.services import visible_templates
+from . import services
+from .forms import BulkForm
+
+bp = Blueprint("bulk", __name__)
+
+COUNT_STATES = (State.QUEUED, State.PAUSED, State.SENT, State.DELIVERED, State.FAILED,
+                State.UNKNOWN, State.SKIPPED, State.CANCELED)
+
+
+# -- the bulk page -----------------------------------------------------------------
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+def bulk():
+    """Show the form; "Preview" counts and prices; "Send to all" creates the campaign."""
+    form = BulkForm()
+    form.groups.choices = [(g.id, g.name) for g in _groups()]
+    if not form.is_submitted():
+        form.sender.data = current_app.config["SMSCO_SENDER"]
+        return _render(form)
+    existing = campaigns.find_campaign(form.key.data or "")
+    if existing is not None:  # a double click, or back and submit again
+        return redirect(url_for("bulk.campaign", campaign_id=existing.id))
+    sources, problem = _sources(form)
+    if not form.validate() or problem:
+        if problem:
+            form.form_errors.append(problem)
+        return _render(form)
+    footer = optout_footer() if form.marketing.data else ""
+    collected = services.collect(sources)
+    result = services.preview(collected, form.message.data, form.marketing.data, footer)
+    if request.form.get("action") != "send":
+        return _render(form, result)
+    if not result.to_send:
+        form.form_errors.append("There is nobody to send to.")
+        return _render(form, result)
+    if not result.affordable:
+        return _render(form, result)
+    campaign = services.send(collected, _spec(form, footer), current_user._get_current_object(),
+                             form.key.data)
+    kick_dispatcher()
+    flash(f"Campaign “{campaign.name}” created: {campaign.recipient_count} messages queued.",
+          "success")
+    return redirect(url_for("bulk.campaign", campaign_id=campaign.id))
+
+
+def _groups():
+    from ..contacts.services import groups
+
+    return groups()
+
+
+def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
+    """The recipients the form names; keeps a new upload and carries its token."""
+    upload = form.recipients_file.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            form.file_token.data, form.file_name.data = save_upload(upload), upload.filename
+        except ImportFileError as error:
+            return services.Sources(), str(error)
+    path = upload_path(form.file_token.data) if form.file_token.data else None
+    if form.file_token.data and path is None:
+        form.file_token.data = form.file_name.data = ""
+        return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
+    sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
+                               form.pasted.data or "")
+    if not (sources.group_ids or sources.file or sources.pasted.strip()):
+        return sources, "Choose a group, a recipients file, or paste numbers."
+    if path is not None:
+        try:
+            inspect(path)
+        except ImportFileError as error:
+            return sources, str(error)
+    return sources, None
+
+
+def _spec(form: BulkForm, footer: str) -> CampaignSpec:
+    send_at, mode = None, ScheduleMode.NOW
+    if form.send_at.data is not None:
+        local = form.send_at.data.replace(tzinfo=zone())
+        send_at = local.astimezone(UTC).replace(tzinfo=None)
+        mode = form.schedule_mode.data or ScheduleMode.HELD
+    return CampaignSpec(name=form.name.data.strip(), body=form.message.data,
+                        sender=(form.sender.data or "").strip() or None,
+                        marketing=form.marketing.data,
+                        quiet_hours=not form.transactional.data, mode=mode, send_at=send_at,
+                        footer=footer)
+
+
+def _render(form: BulkForm, result: services.Preview | None = None):
+    sheet = None
+    path = upload_path(form.file_token.data) if form.file_token.data else None
+    if path is not None:
+        try:
+            sheet = inspect(path)
+        except ImportFileError:
+            sheet = None
+    phone_column = form.phone_column.data
+    if sheet is not None and phone_column is None:
+        phone_column = sheet.guess_phone_column()
+    return render_template("bulk/bulk.html", form=form, preview=result, sheet=sheet,
+                           phone_column=phone_column,
+                           templates=visible_templates(current_user._get_current_object()))
+
+
+# -- campaign pages ----------------------------------------------------------------
+
+
+@bp.get("/campaigns")
+def campaign_list():
+    rows, older = services.campaign_page(request.args.get("before", type=int))
+    return render_template("bulk/campaigns.html", campaigns=rows, older=older,
+                           progress=services.progress_for([c.id for c in rows]))
+
+
+def progress_data(campaign: Campaign) -> dict[str, object]:
+    """What the campaign page shows and its JSON endpoint sends."""
+    progress = campaigns.campaign_progress(campaign.id)
+    counts = {state: progress.counts.get(state, 0) for state in COUNT_STATES}
+    counts[State.QUEUED] += progress.counts.get(State.SENDING, 0)
+    waiting = None
+    if campaign.quiet_hours and counts[State.QUEUED]:
+        until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), utcnow(), zone())
+        if until is not None:
+            waiting = localtime(until, "%H:%M")
+    rate = progress.delivery_rate
+    return {
+        "percent": progress.percent, "done": progress.done, "total": progress.total,
+        "counts": counts, "credits": progress.credits,
+        "delivery_rate": None if rate is None else f"{rate * 100:.1f}%",
+        "finished": not any(progress.counts.get(s) for s in (
+            State.QUEUED, State.PAUSED, State.SENDING, State.SENT)),
+        "quiet_until": waiting, "paused": campaign.paused, "canceled": campaign.canceled,
+        "failed": counts[State.FAILED],
+    }
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def campaign(campaign_id: int):
+    item = db.get_or_404(Campaign, campaign_id)
+    page = services.campaign_messages(campaign_id, request.args.get("before", type=int))
+    return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
+                           page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
+                           gateway_label=gateway_label,
+                           FINAL_STATES=State.FINAL)
+
+
+@bp.get("/campaigns/<int:campaign_id>/progress")
+def campaign_progress(campaign_id: int):
+    return jsonify(progress_data(db.get_or_404(Campaign, campaign_id)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/results.csv")
+def campaign_csv(campaign_id: int):
+    item = db.get_or_404(Campaign, campaign_id)
+    filename = f"smsco-campaign-{item.id}-{date.today().isoformat()}.csv"
+    return Response(stream_with_context(services.results_csv(item.id)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+def _action(campaign_id: int, action, done: str):
+    item = db.get_or_404(Campaign, campaign_id)
+    try:
+        count = action(item, current_user._get_current_object())
+    except OutboxError as error:
+        flash(str(error), "error")
+    else:
+        flash(done.format(count=count), "success")
+        kick_dispatcher()
+    return redirect(url_for("bulk.campaign", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause(campaign_id: int):
+    return _action(campaign_id, campaigns.pause_campaign,
+                   "Campaign paused: {count} messages held.")
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+def resume(campaign_id: int):
+    return _action(campaign_id, campaigns.resume_campaign,
+                   "Campaign resumed: {count} messages queued again.")
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+def cancel(campaign_id: int):
+    return _action(campaign_id, campaigns.cancel_campaign,
+                   "Campaign cancelled: {count} messages will not be sent.")
+
+
+@bp.post("/campaigns/<int:campaign_id>/resend-failed")
+def resend_failed(campaign_id: int):
+    return _action(campaign_id, campaigns.resend_failed,
+                   "{count} failed messages queued again.")

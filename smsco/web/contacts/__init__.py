@@ -1,0 +1,1 @@
+"""Contacts, groups and the opt-out list."""
