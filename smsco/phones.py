@@ -31,7 +31,8 @@ _MAX_GROUPS = 6
 # the same answers at a fraction of the cost (proved in tests/test_importing.py).
 _GEORGIAN_MOBILE = re.compile(r"(\+995)?(5\d{8})")
 _GE_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("GE")
-_matches = phonenumbers.phonenumberutil._is_number_matching_desc
+_GE_GENERAL = re.compile(_GE_METADATA.general_desc.national_number_pattern)
+_GE_MOBILE = re.compile(_GE_METADATA.mobile.national_number_pattern)
 
 
 @dataclass
@@ -65,9 +66,9 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
     mobile = _GEORGIAN_MOBILE.fullmatch(digits)
     if mobile and (mobile.group(1) or region == "GE"):
         national = mobile.group(2)
-        if (_matches(national, _GE_METADATA.general_desc)
-                and _matches(national, _GE_METADATA.mobile)) or phonenumbers.is_valid_number(
-                phonenumbers.PhoneNumber(country_code=995, national_number=int(national))):
+        if (_GE_GENERAL.fullmatch(national) and _GE_MOBILE.fullmatch(national)) or (
+                phonenumbers.is_valid_number(phonenumbers.PhoneNumber(
+                    country_code=995, national_number=int(national)))):
             return "995" + national
     try:
         number = phonenumbers.parse(digits, region)
