@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from smsco import (
@@ -214,7 +214,7 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
         .execution_options(synchronize_session=False)
     ).all()
     if rows:
-        db.session.execute(insert(MessageEvent), [
+        db.session.execute(insert(MessageEvent.__table__), [
             {"message_id": row.id, "at": now, "state": State.SENDING,
              "detail": "Handed to the gateway"} for row in rows])
     db.session.commit()
@@ -307,26 +307,68 @@ def record_outcomes(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
                        "detail": outcome.detail[:300]})
         if outcome.alert:
             raise_alert(*outcome.alert)
-    # Rows with the same columns to set go in one executemany.
+    # Rows with the same columns to set go in one Core executemany (the ORM's
+    # bulk path costs more than the gateway's answer).
+    table = Message.__table__
     for rows in groups.values():
-        db.session.execute(update(Message), rows)
-    db.session.execute(insert(MessageEvent), events)
+        columns = {key: bindparam(f"v_{key}") for key in rows[0] if key != "id"}
+        db.session.execute(update(table).where(table.c.id == bindparam("v_id")).values(columns),
+                           [{f"v_{key}": value for key, value in row.items()} for row in rows])
+    db.session.execute(insert(MessageEvent.__table__), events)
     db.session.commit()
 
 
-def send_claimed(batch: list[Claimed], client: Client, rt: DispatcherRuntime) -> None:
-    """Send a claimed batch over the pool; record results as they come."""
-    pending = {rt.pool.submit(send_one, client, message, rt.limiter): message
-               for message in batch}
-    done: list[tuple[Claimed, SendResult | Exception]] = []
-    last_write = time.monotonic()
-    while pending:
-        finished, _ = wait(pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+class SendPipeline:
+    """Keeps the sending threads busy: claims more rows while earlier ones are in flight,
+    and records answers in small groups as they arrive."""
+
+    def __init__(self, rt: DispatcherRuntime, client: Client, max_messages: int | None):
+        self.rt, self.client, self.max_messages = rt, client, max_messages
+        self.pending: dict = {}
+        self.done: list[tuple[Claimed, SendResult | Exception]] = []
+        self.handled, self.exhausted = 0, False
+        self.last_write = time.monotonic()
+        # Claim little at a time under a rate cap, so rows are not "sending" for long.
+        self.claim_size = max(8, rt.concurrency * 8)
+        if rt.rate > 0:
+            self.claim_size = max(1, min(self.claim_size, int(rt.rate * 2)))
+
+    def top_up(self) -> None:
+        """Claim another group when few sends are left in flight."""
+        if self.exhausted or len(self.pending) >= max(self.rt.concurrency * 2, 4):
+            return
+        size = self.claim_size
+        if self.max_messages is not None:
+            size = min(size, self.max_messages - self.handled)
+        if size <= 0 or dispatch_paused():
+            self.exhausted = True
+            return
+        batch = claim_due_messages(self.rt.id, size)
+        self.exhausted = not batch
+        for message in batch:
+            future = self.rt.pool.submit(send_one, self.client, message, self.rt.limiter)
+            self.pending[future] = message
+        self.handled += len(batch)
+
+    def collect(self) -> None:
+        """Take finished sends; record them every RECORD_EVERY seconds or when idle."""
+        finished, _ = wait(self.pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
         for future in finished:
-            done.append((pending.pop(future), future.result()))
-        if done and (not pending or time.monotonic() - last_write >= RECORD_EVERY):
-            record_with_retry(done)
-            done, last_write = [], time.monotonic()
+            self.done.append((self.pending.pop(future), future.result()))
+        idle = not self.pending or self.exhausted
+        if self.done and (idle or time.monotonic() - self.last_write >= RECORD_EVERY):
+            record_with_retry(self.done)
+            self.done, self.last_write = [], time.monotonic()
+
+    def run(self) -> int:
+        while True:
+            self.top_up()
+            if not self.pending:
+                break
+            self.collect()
+        if self.done:
+            record_with_retry(self.done)
+        return self.handled
 
 
 def record_with_retry(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
@@ -356,19 +398,7 @@ def dispatch_due_messages(max_messages: int | None = None) -> int:
         heartbeat(rt.id)
         recover_interrupted_sends(rt.id, include_own=True)
         hold_for_quiet_hours()
-        client, handled = get_client(), 0
-        batch_size = max(8, rt.concurrency * 16)
-        while max_messages is None or handled < max_messages:
-            if dispatch_paused():
-                break
-            size = batch_size if max_messages is None else min(batch_size,
-                                                               max_messages - handled)
-            batch = claim_due_messages(rt.id, size)
-            if not batch:
-                break
-            send_claimed(batch, client, rt)
-            handled += len(batch)
-        return handled
+        return SendPipeline(rt, get_client(), max_messages).run()
     finally:
         rt.lock.release()
 
@@ -437,7 +467,7 @@ def recover_interrupted_sends(own_id: str | None = None, include_own: bool = Fal
             .values(state=State.UNKNOWN, claimed_by=None, updated_at=now,
                     error_text="Interrupted while sending; it may have been sent")
             .execution_options(synchronize_session=False))
-        db.session.execute(insert(MessageEvent), [
+        db.session.execute(insert(MessageEvent.__table__), [
             {"message_id": i, "at": now, "state": State.UNKNOWN,
              "detail": "Interrupted while this message was being sent (the dashboard stopped "
                        "or could not record the answer); it may have been sent. It will not "
