@@ -102,8 +102,8 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple]) -> None:
         conn.executemany(
             "INSERT INTO message (recipient, body, sender, state, schedule_mode, send_at,"
             " created_at, created_by_id, attempts, sent_at, mes_id, credits, gateway_status,"
-            " error_code, error_text, updated_at, checks)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            " error_code, error_text, updated_at, checks, priority, quiet_hours)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)", batch)
 
 
 RAW_SELECT = ("SELECT m.*, u.* FROM message m LEFT JOIN user u ON u.id = m.created_by_id"
@@ -150,6 +150,23 @@ def timed(fn, repeat: int) -> list[float]:
     return samples
 
 
+def schema_tag() -> str:
+    """A short hash of the models' schema: a cached database of another schema is rebuilt."""
+    import hashlib
+
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from smsco.web.extensions import db
+
+    ddl = []
+    for table in db.metadata.sorted_tables:
+        ddl.append(str(CreateTable(table).compile(dialect=sqlite.dialect())))
+        ddl.extend(str(CreateIndex(index).compile(dialect=sqlite.dialect()))
+                   for index in sorted(table.indexes, key=lambda i: i.name))
+    return hashlib.sha256("".join(ddl).encode()).hexdigest()[:8]
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
@@ -160,7 +177,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    db_path = BENCH_DIR / f"history-{args.rows}.sqlite"
+    db_path = BENCH_DIR / f"history-{args.rows}-{schema_tag()}.sqlite"
     if args.rebuild or not db_path.exists():
         print(f"Building {db_path} with {args.rows:,} messages ...", flush=True)
         start = time.perf_counter()

@@ -11,6 +11,7 @@ import pytest
 
 from smsco import DeliveryStatus
 from smsco.web.extensions import db
+from smsco.web.history import queries
 from smsco.web.models import Message, MessageEvent, ScheduleMode, State, utcnow
 from smsco.web.outbox import NewMessages, create_messages
 
@@ -355,3 +356,23 @@ def test_check_status_reports_gateway_errors(app, logged_in, users, client, clos
     html = act(logged_in, message_id, "check", follow_redirects=True).get_data(
         as_text=True)
     assert "The status could not be checked: Could not connect to the gateway" in html
+
+
+def test_text_search_reads_one_window_per_page_and_goes_on_older(app, logged_in, users,
+                                                                  monkeypatch):
+    monkeypatch.setattr(queries, "SCAN_WINDOW", 30)
+    with app.app_context():
+        ids = [add_message(body="needle here" if i in (5, 40) else "hay", user_id=users["admin"])
+               for i in range(100)]
+    pages, found, notes, url = 0, [], 0, "/history?q=needle"
+    while url and pages < 10:
+        html = logged_in.get(url).get_data(as_text=True)
+        assert ">hay<" not in html
+        found += [int(i) for i in re.findall(r'/messages/(\d+)"', html)]
+        notes += ("No match among the 30 messages searched here" in html
+                  or "these are the matches so far" in html)
+        match = re.search(r'rel="next" href="([^"]+)"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+        pages += 1
+    assert sorted(set(found)) == [ids[5], ids[40]]
+    assert pages == 4 and notes == 3  # 100 ids in windows of 30; the last page ends it

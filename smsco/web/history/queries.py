@@ -26,6 +26,9 @@ from ..models import Message, State, User
 from ..presenters import local_zone
 
 PAGE_SIZE = 50
+# A text search has no index: each page reads at most this many ids (tens of
+# milliseconds), so a rare word costs the same at any depth.
+SCAN_WINDOW = 200_000
 UPDATES_LIMIT = 200
 # A partial number with fewer digits than this matches a large part of the
 # table: scanning newest-first and filtering beats an index range plus a sort.
@@ -83,6 +86,9 @@ class Page:
     messages: list[Message]
     older_than: int | None  # id for the "Older" link, None on the last page
     newer_than: int | None  # id for the "Newer" link, None on the first page
+    # A text search reads a window of ids per page; True when this page stopped at the
+    # window's edge before it was full (the "Older" link searches on from there).
+    window_edge: bool = False
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -221,23 +227,54 @@ def history_page(filters: HistoryFilters, before: int | None = None, after: int 
                  page_size: int = PAGE_SIZE) -> Page:
     """A page of ``page_size`` rows, newest first, older than ``before`` or newer than ``after``.
 
-    Fetches one row more than shown to know whether there is another page.
+    Fetches one row more than shown to know whether there is another page. A
+    text search reads one ``SCAN_WINDOW`` of ids per page (``Page.window_edge``).
     """
     statement = filtered(filters, _base_select())
+    windowed = bool(filters.search) and number_condition(filters.search) is None
     if after is not None:
-        rows = list(db.session.scalars(
-            statement.where(Message.id > after).order_by(Message.id.asc()).limit(page_size + 1)))
-        more_newer = len(rows) > page_size
-        rows = list(reversed(rows[:page_size]))
-        return Page(rows, older_than=rows[-1].id if rows else after,
-                    newer_than=rows[0].id if rows and more_newer else None)
-    if before is not None:
-        statement = statement.where(Message.id < before)
+        return _newer_page(statement, after, page_size, windowed)
+    top = before if before is not None else None
+    floor = None
+    if windowed:
+        top = top if top is not None else (db.session.scalar(select(func.max(Message.id))) or 0) + 1
+        floor = max(top - SCAN_WINDOW, 0)
+        statement = statement.where(Message.id >= floor)
+    if top is not None:
+        statement = statement.where(Message.id < top)
     rows = list(db.session.scalars(statement.order_by(Message.id.desc()).limit(page_size + 1)))
     more_older = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(rows, older_than=rows[-1].id if rows and more_older else None,
-                newer_than=rows[0].id if rows and before is not None else None)
+    older_than = rows[-1].id if rows and more_older else None
+    edge = floor is not None and not more_older and floor > _oldest_id()
+    if edge:
+        older_than = floor
+    return Page(rows, older_than=older_than,
+                newer_than=rows[0].id if rows and before is not None else None, window_edge=edge)
+
+
+def _newer_page(statement: Select, after: int, page_size: int, windowed: bool) -> Page:
+    ceiling = after + SCAN_WINDOW + 1 if windowed else None
+    if ceiling is not None:
+        statement = statement.where(Message.id < ceiling)
+    rows = list(db.session.scalars(
+        statement.where(Message.id > after).order_by(Message.id.asc()).limit(page_size + 1)))
+    more_newer = len(rows) > page_size
+    rows = list(reversed(rows[:page_size]))
+    newer_than = rows[0].id if rows and more_newer else None
+    edge = ceiling is not None and not more_newer and ceiling <= _newest_id()
+    if edge:
+        newer_than = ceiling - 1
+    return Page(rows, older_than=rows[-1].id if rows else after, newer_than=newer_than,
+                window_edge=edge)
+
+
+def _oldest_id() -> int:
+    return db.session.scalar(select(func.min(Message.id))) or 0
+
+
+def _newest_id() -> int:
+    return db.session.scalar(select(func.max(Message.id))) or 0
 
 
 def export_batches(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[list[Any]]:

@@ -89,6 +89,7 @@ def history():
         "history/history.html", page=page, filters=filters, states=State.ALL,
         operators=queries.operators(), senders=senders,
         can_compose="compose.compose" in current_app.view_functions,
+        scan_window=queries.SCAN_WINDOW,
     )
 
 
