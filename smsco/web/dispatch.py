@@ -329,13 +329,13 @@ class SendPipeline:
         self.handled, self.exhausted = 0, False
         self.last_write = time.monotonic()
         # Claim little at a time under a rate cap, so rows are not "sending" for long.
-        self.claim_size = max(8, rt.concurrency * 8)
+        self.claim_size = max(32, rt.concurrency * 16)
         if rt.rate > 0:
             self.claim_size = max(1, min(self.claim_size, int(rt.rate * 2)))
 
     def top_up(self) -> None:
         """Claim another group when few sends are left in flight."""
-        if self.exhausted or len(self.pending) >= max(self.rt.concurrency * 2, 4):
+        if self.exhausted or len(self.pending) > max(self.claim_size // 2, self.rt.concurrency):
             return
         size = self.claim_size
         if self.max_messages is not None:
