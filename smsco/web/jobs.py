@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -155,20 +158,59 @@ def record_balance() -> BalanceSnapshot | None:
 # -- the scheduler -----------------------------------------------------------------
 
 
+class RunningJobs:
+    """Counts the jobs running now, so stopping can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+        self.stopping = False
+
+    @contextmanager
+    def running(self) -> Iterator[bool]:
+        """Yields False once stopping: a job that starts then does nothing."""
+        with self._changed:
+            if self.stopping:
+                yield False
+                return
+            self._count += 1
+        try:
+            yield True
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._changed:
+            self.stopping = True
+            return self._changed.wait_for(lambda: self._count == 0, timeout=timeout)
+
+
+def _run_job(app: Flask, work: Callable[[], object]) -> None:
+    """Run one job's work in an app context, unless the scheduler is stopping."""
+    tracker = app.extensions.setdefault("smsco_jobs", RunningJobs())
+    with tracker.running() as allowed:
+        if allowed:
+            with app.app_context():
+                work()
+
+
+def _dispatch_and_refresh() -> None:
+    if dispatch_due_messages():
+        refresh_balance_soon()
+
+
 def dispatch_job(app: Flask) -> None:
-    with app.app_context():
-        if dispatch_due_messages():
-            refresh_balance_soon()
+    _run_job(app, _dispatch_and_refresh)
 
 
 def status_job(app: Flask) -> None:
-    with app.app_context():
-        poll_statuses()
+    _run_job(app, poll_statuses)
 
 
 def balance_job(app: Flask) -> None:
-    with app.app_context():
-        record_balance()
+    _run_job(app, record_balance)
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
@@ -189,6 +231,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_STATUS_INTERVAL"], next_run_time=now)
     scheduler.add_job(balance_job, "interval", args=[app], id="balance",
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
+    app.extensions["smsco_jobs"] = RunningJobs()
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
     atexit.register(stop_scheduler, app, 5)
@@ -196,7 +239,8 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
 
 
 def stop_scheduler(app: Flask, timeout: float = 30) -> None:
-    """Stop the scheduler; wait up to ``timeout`` s for a dispatch run to record its results.
+    """Stop the scheduler; wait up to ``timeout`` s for running jobs (a dispatch run
+    recording its results) to finish.
 
     Not ``shutdown(wait=True)``: that holds the scheduler's job-store lock
     while it waits, and a finishing job that touches a job would wait for that
@@ -206,9 +250,9 @@ def stop_scheduler(app: Flask, timeout: float = 30) -> None:
     if scheduler is None or scheduler.state == STATE_STOPPED:
         return
     scheduler.shutdown(wait=False)
-    dispatcher = app.extensions.get("smsco_dispatcher")
-    if dispatcher is not None and dispatcher.lock.acquire(timeout=timeout):
-        dispatcher.lock.release()
+    tracker = app.extensions.setdefault("smsco_jobs", RunningJobs())
+    if not tracker.wait_idle(timeout):
+        log.warning("A job was still running %s s after the scheduler stopped", timeout)
 
 
 def _running_scheduler() -> BackgroundScheduler | None:
