@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
-from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -260,7 +259,3 @@ def resend_failed(campaign: Campaign, user: User | None) -> int:
     db.session.commit()
     return len(rows)
 
-
-def quiet_hours_enabled() -> bool:
-    """False when ``SMSCO_QUIET_HOURS=off`` for the whole installation."""
-    return current_app.config.get("SMSCO_QUIET_RULE") is not None

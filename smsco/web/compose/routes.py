@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from smsco import text
-
 from ..extensions import db
 from ..jobs import kick_dispatcher
 from ..models import Message, ScheduleMode, State
@@ -85,13 +83,6 @@ def _one_recipient(form: ComposeForm) -> bool:
         form.recipients.errors = ["An edited message goes to exactly one number."]
         return False
     return True
-
-
-def counter_settings() -> dict[str, object]:
-    """The old counter's numbers, for pages not yet on ``_message_field.html`` (bulk)."""
-    return {"price": current_app.config["SMSCO_PRICE_PER_PART"],
-            "single": text.SINGLE_PART_LENGTH, "multi": text.MULTI_PART_LENGTH,
-            "allowed": "".join(sorted(text.allowed_characters()))}
 
 
 def new_messages_from(form: ComposeForm) -> NewMessages:
