@@ -24,17 +24,36 @@ SCHEDULE_CHOICES = [
 ]
 
 
-class ComposeForm(FlaskForm):
-    """One message to one or many recipients, now or later."""
+class SendOptionsForm(FlaskForm):
+    """What every sending form has: the message, sender ID, send time and how to schedule."""
 
-    recipients = TextAreaField("Recipients", validators=[DataRequired(
-        "Enter at least one phone number.")])
     message = TextAreaField("Message", validators=[DataRequired("Write the message.")])
     sender = StringField("Sender ID", validators=[Optional()])
     send_at = DateTimeLocalField("Send at", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                  validators=[Optional()])
     schedule_mode = RadioField("How to schedule", choices=SCHEDULE_CHOICES,
                                default=ScheduleMode.HELD)
+
+    def validate_sender(self, field) -> None:
+        senders = current_app.config["SMSCO_SENDERS"]
+        if senders and (field.data or "").strip() not in senders:
+            raise ValidationError("Choose one of the agreed sender IDs: " + ", ".join(senders))
+        try:
+            check_sender((field.data or "").strip() or None)
+        except SmscoValidationError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_send_at(self, field) -> None:
+        if field.data is not None and field.data <= local_now():
+            raise ValidationError("This time has already passed. Leave it empty to send now, "
+                                  "or pick a time in the future.")
+
+
+class ComposeForm(SendOptionsForm):
+    """One message to one or many recipients, now or later."""
+
+    recipients = TextAreaField("Recipients", validators=[DataRequired(
+        "Enter at least one phone number.")])
     marketing = BooleanField("Marketing message (adds the opt-out footer)")
 
     def __init__(self, *args, **kwargs):
@@ -59,20 +78,6 @@ class ComposeForm(FlaskForm):
                     "Placeholders like {name} only work on the bulk page; here, write the "
                     f"text in full. {error}") from None
             raise ValidationError(str(error)) from None
-
-    def validate_sender(self, field) -> None:
-        senders = current_app.config["SMSCO_SENDERS"]
-        if senders and (field.data or "").strip() not in senders:
-            raise ValidationError("Choose one of the agreed sender IDs: " + ", ".join(senders))
-        try:
-            check_sender((field.data or "").strip() or None)
-        except SmscoValidationError as error:
-            raise ValidationError(str(error)) from None
-
-    def validate_send_at(self, field) -> None:
-        if field.data is not None and field.data <= local_now():
-            raise ValidationError("This time has already passed. Leave it empty to send now, "
-                                  "or pick a time in the future.")
 
 
 def local_now() -> datetime:
