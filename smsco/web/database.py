@@ -32,3 +32,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def is_postgres(engine: Engine | None = None) -> bool:
     """True when the database is PostgreSQL (for SKIP LOCKED and friends)."""
     return (engine or db.engine).dialect.name == "postgresql"
+
+
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (use ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import String, cast, delete, insert, or_, select
 
+from smsco.errors import ValidationError
 from smsco.phones import normalize
 
+from ..database import escape_like
 from ..extensions import db
 from ..history.export import neutralize
 from ..importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
@@ -54,12 +56,12 @@ def contact_page(search: str = "", group_id: int | None = None, before: int | No
 
 
 def _search_condition(search: str):
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = f"%{escape_like(search)}%"
     text_match = cast(Contact.fields, String).ilike(pattern, escape="\\")
     if _DIGITS.fullmatch(search):
         try:
             return or_(Contact.phone == normalize(search), text_match)
-        except Exception:  # a partial number: match its digits anywhere in the stored form
+        except ValidationError:  # a partial number: match its digits anywhere in the stored form
             digits = re.sub(r"\D", "", search).lstrip("0")
             return or_(Contact.phone.like(f"%{digits}%"), text_match)
     return text_match

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from smsco.errors import ValidationError
 from smsco.phones import normalize
 
-from ..database import is_postgres
+from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User
 from ..presenters import local_zone
@@ -146,10 +146,6 @@ def _number_prefix(digits: str) -> str:
     return digits
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _text_condition(text: str):
     """Case-insensitive "contains" on the message text.
 
@@ -157,7 +153,7 @@ def _text_condition(text: str):
     SQLAlchemy's ``ilike`` there becomes ``lower(body) LIKE lower(?)``,
     five times slower over a million rows. PostgreSQL needs ILIKE.
     """
-    pattern = f"%{_escape_like(text)}%"
+    pattern = f"%{escape_like(text)}%"
     if is_postgres():
         return Message.body.ilike(pattern, escape="\\")
     return Message.body.like(pattern, escape="\\")
