@@ -159,3 +159,17 @@ def test_local_time_example_for_quiet_window():
     rule = parse_quiet_hours(None)
     friday_night = datetime(2026, 11, 27, 23, 0, tzinfo=TBILISI)
     assert rule.window_end(friday_night).hour == 9
+
+
+def test_a_gateway_scheduled_marketing_time_in_quiet_hours_moves_to_the_morning(ctx):
+    ctx.config["SMSCO_QUIET_RULE"] = parse_quiet_hours(None)
+    night = datetime(2030, 1, 8, 23, 30, tzinfo=TBILISI)  # a Tuesday night
+    night_utc = night.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    marketing = make(1, key="m", mode="gateway", send_at=night_utc)
+    transactional = make(1, key="t", mode="gateway", send_at=night_utc, marketing=False)
+    [moved] = db.session.scalars(db.select(Message.gateway_schedule).where(
+        Message.campaign_id == marketing.id)).all()
+    [kept] = db.session.scalars(db.select(Message.gateway_schedule).where(
+        Message.campaign_id == transactional.id)).all()
+    assert moved == datetime(2030, 1, 9, 4, 0)  # 08:00 in Tbilisi
+    assert kept == night_utc

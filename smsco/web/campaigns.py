@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -22,6 +23,8 @@ from smsco import text
 from .extensions import db
 from .models import Campaign, Message, OptOut, Priority, ScheduleMode, State, User, utcnow
 from .outbox import OutboxError, audit
+from .presenters import local_zone
+from .quiet import quiet_until
 
 CHUNK = 5000
 PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_]+)\s*\}")
@@ -115,6 +118,17 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
     return campaign
 
 
+def _outside_quiet_hours(campaign: Campaign, moment: datetime | None) -> datetime | None:
+    """A gateway-scheduled time moved to the end of quiet hours if it falls in them.
+
+    The gateway sends at that time on its own, so the dispatcher cannot hold it.
+    """
+    if moment is None or not campaign.quiet_hours:
+        return moment
+    until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), moment, local_zone())
+    return until or moment
+
+
 def _insert_messages(campaign: Campaign, spec: CampaignSpec,
                      recipients: Iterable[CampaignRecipient], user: User | None) -> int:
     now = utcnow()
@@ -122,7 +136,8 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
     base = {"campaign_id": campaign.id, "sender": spec.sender, "priority": Priority.CAMPAIGN,
             "quiet_hours": campaign.quiet_hours, "schedule_mode": spec.mode,
             "send_at": spec.send_at if held else now,
-            "gateway_schedule": spec.send_at if spec.mode == ScheduleMode.GATEWAY else None,
+            "gateway_schedule": _outside_quiet_hours(campaign, spec.send_at)
+            if spec.mode == ScheduleMode.GATEWAY else None,
             "created_at": now, "updated_at": now,
             "created_by_id": user.id if user else None}
     total = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -20,14 +20,13 @@ from flask_login import current_user
 
 from .. import campaigns
 from ..campaigns import CampaignSpec
-from ..compose.routes import zone
 from ..extensions import db
 from ..history.routes import gateway_label, sent_at_text
 from ..importing import ImportFileError, inspect, save_upload, upload_path
 from ..jobs import kick_dispatcher
-from ..models import Campaign, ScheduleMode, State, utcnow
+from ..models import Campaign, State, utcnow
 from ..outbox import OutboxError
-from ..presenters import localtime
+from ..presenters import local_zone, localtime
 from ..quiet import quiet_until
 from ..settings import optout_footer
 from ..templates_bp.services import visible_templates
@@ -108,14 +107,9 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
 
 
 def _spec(form: BulkForm, footer: str) -> CampaignSpec:
-    send_at, mode = None, ScheduleMode.NOW
-    if form.send_at.data is not None:
-        local = form.send_at.data.replace(tzinfo=zone())
-        send_at = local.astimezone(UTC).replace(tzinfo=None)
-        mode = form.schedule_mode.data or ScheduleMode.HELD
+    mode, send_at = form.schedule()
     return CampaignSpec(name=form.name.data.strip(), body=form.message.data,
-                        sender=(form.sender.data or "").strip() or None,
-                        marketing=form.marketing.data,
+                        sender=form.sender_id, marketing=form.marketing.data,
                         quiet_hours=not form.transactional.data, mode=mode, send_at=send_at,
                         footer=footer)
 
@@ -153,7 +147,7 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     counts[State.QUEUED] += progress.counts.get(State.SENDING, 0)
     waiting = None
     if campaign.quiet_hours and counts[State.QUEUED]:
-        until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), utcnow(), zone())
+        until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), utcnow(), local_zone())
         if until is not None:
             waiting = localtime(until, "%H:%M")
     rate = progress.delivery_rate

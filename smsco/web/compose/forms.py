@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -15,6 +15,7 @@ from smsco.client import check_sender
 
 from ..messagetext.analysis import PLACEHOLDER
 from ..models import ScheduleMode
+from ..presenters import local_zone
 
 SCHEDULE_CHOICES = [
     (ScheduleMode.HELD, "Hold it here until then — it can be edited or cancelled until it "
@@ -33,6 +34,19 @@ class SendOptionsForm(FlaskForm):
                                  validators=[Optional()])
     schedule_mode = RadioField("How to schedule", choices=SCHEDULE_CHOICES,
                                default=ScheduleMode.HELD)
+
+    def schedule(self) -> tuple[str, datetime | None]:
+        """How to schedule and when, the time as the naive UTC the database stores."""
+        if self.send_at.data is None:
+            return ScheduleMode.NOW, None
+        local = self.send_at.data.replace(tzinfo=local_zone())
+        return (self.schedule_mode.data or ScheduleMode.HELD,
+                local.astimezone(UTC).replace(tzinfo=None))
+
+    @property
+    def sender_id(self) -> str | None:
+        """The sender ID entered, or None for the gateway's default."""
+        return (self.sender.data or "").strip() or None
 
     def validate_sender(self, field) -> None:
         senders = current_app.config["SMSCO_SENDERS"]
@@ -82,6 +96,4 @@ class ComposeForm(SendOptionsForm):
 
 def local_now() -> datetime:
     """Now in the display time zone, as a naive datetime (what the form holds)."""
-    from .routes import zone
-
-    return datetime.now(zone()).replace(tzinfo=None, second=0, microsecond=0)
+    return datetime.now(local_zone()).replace(tzinfo=None, second=0, microsecond=0)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -18,10 +15,6 @@ from ..templates_bp.services import visible_template, visible_templates
 from .forms import ComposeForm
 
 bp = Blueprint("compose", __name__)
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SMSCO_TIMEZONE"])
 
 
 @bp.route("/compose", methods=["GET", "POST"])
@@ -87,17 +80,12 @@ def _one_recipient(form: ComposeForm) -> bool:
 
 def new_messages_from(form: ComposeForm) -> NewMessages:
     """The form's content as an outbox request (the send time in naive UTC)."""
-    send_at, mode = None, ScheduleMode.NOW
-    if form.send_at.data is not None:
-        local = form.send_at.data.replace(tzinfo=zone())
-        send_at = local.astimezone(UTC).replace(tzinfo=None)
-        mode = form.schedule_mode.data or ScheduleMode.HELD
+    mode, send_at = form.schedule()
     body = form.message.data
     if form.marketing.data:
         body = with_footer(body, optout_footer())
-    return NewMessages(recipients=form.valid_recipients, body=body,
-                       sender=(form.sender.data or "").strip() or None, mode=mode,
-                       send_at=send_at)
+    return NewMessages(recipients=form.valid_recipients, body=body, sender=form.sender_id,
+                       mode=mode, send_at=send_at)
 
 
 def queued_text(count: int, scheduled: bool) -> str:
