@@ -142,7 +142,7 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
             "created_by_id": user.id if user else None}
     total = 0
     for chunk in _chunks(recipients, CHUNK):
-        opted_out = _opted_out({r.phone for r in chunk}) if spec.marketing else set()
+        opted_out = opted_out_among({r.phone for r in chunk}) if spec.marketing else set()
         rows = []
         for recipient in chunk:
             skipped = recipient.phone in opted_out
@@ -162,7 +162,8 @@ def _chunks(items: Iterable[CampaignRecipient], size: int) -> Iterator[list[Camp
         yield chunk
 
 
-def _opted_out(phones: set[str]) -> set[str]:
+def opted_out_among(phones: set[str] | list[str]) -> set[str]:
+    """Which of ``phones`` are on the opt-out list."""
     return set(db.session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
 
 

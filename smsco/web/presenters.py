@@ -76,16 +76,23 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
 
 
+def latest_balance_reading():
+    """The newest balance snapshot as a row (``at``, ``balance``), or None."""
+    from .extensions import db
+
+    return db.session.execute(
+        db.select(BalanceSnapshot.at, BalanceSnapshot.balance)
+        .order_by(BalanceSnapshot.id.desc()).limit(1)
+    ).first()
+
+
 def header_context() -> dict[str, object]:
     """The latest balance and the active alerts, for the header of every page."""
     if not current_user.is_authenticated:
         return {}
     from .extensions import db
 
-    snapshot = db.session.execute(
-        db.select(BalanceSnapshot.at, BalanceSnapshot.balance)
-        .order_by(BalanceSnapshot.id.desc()).limit(1)
-    ).first()
+    snapshot = latest_balance_reading()
     alerts = db.session.scalars(db.select(GatewayAlert)).all()
     low = current_app.config["SMSCO_LOW_BALANCE"]
     return {

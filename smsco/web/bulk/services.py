@@ -23,7 +23,8 @@ from .. import campaigns
 from ..campaigns import CampaignRecipient, CampaignSpec
 from ..extensions import db
 from ..importing import ColumnMap, Tally, check_number, inspect, parse_file, save_report
-from ..models import BalanceSnapshot, Campaign, Contact, OptOut, User, contact_group_member
+from ..models import Campaign, Contact, User, contact_group_member
+from ..presenters import latest_balance_reading
 
 SAMPLES = 5
 CHUNK = 2000
@@ -106,19 +107,19 @@ class Preview:
         return self.balance is None or self.balance * 100 >= self.cost
 
 
-def latest_balance() -> Decimal | None:
-    return db.session.scalar(select(BalanceSnapshot.balance)
-                             .order_by(BalanceSnapshot.id.desc()).limit(1))
+def _latest_balance() -> Decimal | None:
+    reading = latest_balance_reading()
+    return reading.balance if reading else None
 
 
 def preview(collected: Collected, body: str, marketing: bool, footer: str = "",
             keep_report: bool = True) -> Preview:
     """Count valid, invalid, duplicate and opted-out recipients; samples, parts and cost."""
-    tally, result = collected.tally, Preview(balance=latest_balance())
+    tally, result = collected.tally, Preview(balance=_latest_balance())
     price = current_app.config.get("SMSCO_PRICE_PER_PART", text.PRICE_PER_PART)
     recipients = iter(collected.recipients)
     while chunk := list(islice(recipients, CHUNK)):
-        opted = _opted_out({r.phone for r in chunk}) if marketing else set()
+        opted = campaigns.opted_out_among({r.phone for r in chunk}) if marketing else set()
         result.opted_out += len(opted)
         for recipient in chunk:
             if recipient.phone in opted:
@@ -133,10 +134,6 @@ def preview(collected: Collected, body: str, marketing: bool, footer: str = "",
     if keep_report:
         result.report_token = save_report(tally.invalid)
     return result
-
-
-def _opted_out(phones: set[str]) -> set[str]:
-    return set(db.session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
 
 
 def send(collected: Collected, spec: CampaignSpec, user: User | None, key: str) -> Campaign:

@@ -18,6 +18,7 @@ from sqlalchemy import String, cast, delete, insert, or_, select
 from smsco.errors import ValidationError
 from smsco.phones import normalize
 
+from ..campaigns import opted_out_among
 from ..database import escape_like
 from ..extensions import db
 from ..history.export import neutralize
@@ -224,7 +225,7 @@ def opt_out_page(search: str = "", after: str | None = None,
 
 def add_opt_outs(phones: list[str], reason: str | None, user: User | None) -> int:
     """Add numbers to the opt-out list; returns how many were new."""
-    present = set(db.session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
+    present = opted_out_among(phones)
     new = [p for p in dict.fromkeys(phones) if p not in present]
     if new:
         now = utcnow()
