@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flask import (
@@ -22,7 +23,7 @@ from .. import campaigns
 from ..campaigns import CampaignSpec
 from ..extensions import db
 from ..history.routes import gateway_label, sent_at_text
-from ..importing import ImportFileError, inspect, save_upload, upload_path
+from ..importing import ImportFileError, Sheet, inspect, save_upload, upload_path
 from ..jobs import kick_dispatcher
 from ..models import Campaign, State, utcnow
 from ..outbox import OutboxError
@@ -57,17 +58,17 @@ def bulk():
     if not form.validate() or problem:
         if problem:
             form.form_errors.append(problem)
-        return _render(form)
+        return _render(form, sheet=sources.sheet)
     footer = optout_footer() if form.marketing.data else ""
     collected = services.collect(sources)
     result = services.preview(collected, form.message.data, form.marketing.data, footer)
     if request.form.get("action") != "send":
-        return _render(form, result)
+        return _render(form, result, sources.sheet)
     if not result.to_send:
         form.form_errors.append("There is nobody to send to.")
-        return _render(form, result)
+        return _render(form, result, sources.sheet)
     if not result.affordable:
-        return _render(form, result)
+        return _render(form, result, sources.sheet)
     campaign = services.send(collected, _spec(form, footer), current_user._get_current_object(),
                              form.key.data)
     kick_dispatcher()
@@ -99,8 +100,8 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
     if not (sources.group_ids or sources.file or sources.pasted.strip()):
         return sources, "Choose a group, a recipients file, or paste numbers."
     if path is not None:
-        try:
-            inspect(path)
+        try:  # read the first rows once; the preview and the page reuse them
+            sources = replace(sources, sheet=inspect(path))
         except ImportFileError as error:
             return sources, str(error)
     return sources, None
@@ -114,14 +115,8 @@ def _spec(form: BulkForm, footer: str) -> CampaignSpec:
                         footer=footer)
 
 
-def _render(form: BulkForm, result: services.Preview | None = None):
-    sheet = None
-    path = upload_path(form.file_token.data) if form.file_token.data else None
-    if path is not None:
-        try:
-            sheet = inspect(path)
-        except ImportFileError:
-            sheet = None
+def _render(form: BulkForm, result: services.Preview | None = None,
+            sheet: Sheet | None = None):
     phone_column = form.phone_column.data
     if sheet is not None and phone_column is None:
         phone_column = sheet.guess_phone_column()

@@ -22,7 +22,15 @@ from smsco.phones import split_numbers
 from .. import campaigns
 from ..campaigns import CampaignRecipient, CampaignSpec
 from ..extensions import db
-from ..importing import ColumnMap, Tally, check_number, inspect, parse_file, save_report
+from ..importing import (
+    ColumnMap,
+    Sheet,
+    Tally,
+    check_number,
+    inspect,
+    parse_file,
+    save_report,
+)
 from ..models import Campaign, Contact, User, contact_group_member
 from ..presenters import latest_balance_reading
 
@@ -38,6 +46,7 @@ class Sources:
     file: Path | None = None
     phone_column: int | None = None  # None: guess from the first rows
     pasted: str = ""
+    sheet: Sheet | None = None  # the file's first rows, once read
 
 
 def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipient]:
@@ -66,7 +75,7 @@ def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipien
 
 def file_columns(sources: Sources) -> ColumnMap:
     """The file's number column (chosen or guessed); every other column is a field."""
-    return ColumnMap.for_sheet(inspect(sources.file), sources.phone_column)
+    return ColumnMap.for_sheet(sources.sheet or inspect(sources.file), sources.phone_column)
 
 
 @dataclass
