@@ -10,6 +10,8 @@ import phonenumbers
 from flask import Flask, current_app
 from flask_login import current_user
 
+from smsco import DeliveryStatus
+
 from .models import BalanceSnapshot, GatewayAlert, State, utcnow
 
 
@@ -43,6 +45,22 @@ def age(moment: datetime | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} d ago"
+
+
+def local_iso(moment: datetime | None) -> str:
+    """A stored time as local ISO 8601 to the second ("" for none), for exports."""
+    local = to_local(moment)
+    return local.isoformat(timespec="seconds") if local else ""
+
+
+def gateway_label(code: int | None) -> str:
+    """The gateway's delivery status in words ("" when there is none)."""
+    if code is None:
+        return ""
+    try:
+        return DeliveryStatus(code).label
+    except ValueError:
+        return f"Status {code}"
 
 
 def lari(amount: Decimal | None) -> str:

@@ -22,12 +22,12 @@ from flask_login import current_user
 from .. import campaigns
 from ..campaigns import CampaignSpec
 from ..extensions import db
-from ..history.routes import gateway_label, sent_at_text
+from ..history.routes import sent_at_text
 from ..importing import ImportFileError, Sheet, inspect, save_upload, upload_path
 from ..jobs import kick_dispatcher
 from ..models import Campaign, State, utcnow
 from ..outbox import OutboxError
-from ..presenters import local_zone, localtime
+from ..presenters import gateway_label, local_zone, localtime
 from ..quiet import quiet_until
 from ..settings import optout_footer
 from ..templates_bp.services import visible_templates

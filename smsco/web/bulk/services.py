@@ -32,7 +32,7 @@ from ..importing import (
     save_report,
 )
 from ..models import Campaign, Contact, User, contact_group_member
-from ..presenters import latest_balance_reading
+from ..presenters import gateway_label, latest_balance_reading, local_iso
 
 SAMPLES = 5
 CHUNK = 2000
@@ -211,7 +211,7 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
     import csv
     import io
 
-    from ..history.export import _gateway_label, _local_iso, neutralize
+    from ..history.export import neutralize
     from ..models import Message
 
     buffer = io.StringIO()
@@ -231,7 +231,7 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         writer.writerows([neutralize(v) for v in (
-            r.id, r.recipient, r.state, _gateway_label(r.gateway_status), _local_iso(r.sent_at),
+            r.id, r.recipient, r.state, gateway_label(r.gateway_status), local_iso(r.sent_at),
             r.credits, r.error_text, r.body)] for r in rows)
         yield buffer.getvalue()
         after = rows[-1].id

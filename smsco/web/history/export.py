@@ -10,11 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
 
-from smsco import DeliveryStatus
-
-from ..presenters import to_local
+from ..presenters import gateway_label, local_iso
 from .queries import HistoryFilters, export_batches
 
 COLUMNS = ("id", "created_at", "sent_at", "recipient", "sender", "operator", "state",
@@ -29,22 +26,10 @@ def neutralize(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _local_iso(moment: datetime | None) -> str:
-    local = to_local(moment)
-    return local.isoformat(timespec="seconds") if local else ""
-
-
-def _gateway_label(code: int | None) -> str:
-    try:
-        return DeliveryStatus(code).label if code is not None else ""
-    except ValueError:
-        return str(code)
-
-
 def csv_row(row) -> list[str]:
     """One export line from a row of ``export_batches``."""
-    values = (row.id, _local_iso(row.created_at), _local_iso(row.sent_at), row.recipient,
-              row.sender, row.username, row.state, _gateway_label(row.gateway_status),
+    values = (row.id, local_iso(row.created_at), local_iso(row.sent_at), row.recipient,
+              row.sender, row.username, row.state, gateway_label(row.gateway_status),
               row.credits, row.mes_id, row.body)
     return [neutralize(value) for value in values]
 

@@ -19,13 +19,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from smsco import DeliveryStatus, SmscoError
+from smsco import SmscoError
 
 from ..extensions import db
 from ..jobs import check_status_now, kick_dispatcher
 from ..models import Message, ScheduleMode, State
 from ..outbox import OutboxError, audit, cancel_message, resend_message
-from ..presenters import header_context, lari, localtime
+from ..presenters import gateway_label, header_context, lari, localtime
 from . import queries
 from .export import generate_csv
 
@@ -33,16 +33,6 @@ bp = Blueprint("history", __name__)
 
 
 # -- how a row looks (shared by the templates and the JSON updates) ----------------
-
-
-def gateway_label(code: int | None) -> str:
-    """The gateway's delivery status in words ("" when there is none)."""
-    if code is None:
-        return ""
-    try:
-        return DeliveryStatus(code).label
-    except ValueError:
-        return f"Status {code}"
 
 
 def sent_at_text(message) -> str:
