@@ -60,9 +60,9 @@ def make_app(base_url: str, concurrency: int, folder: Path):
 
 def dispatcher_run(app, batch: list[str]) -> float:
     """Queue ``batch`` (not timed), then time dispatching all of it."""
-    from smsco.web.dispatch import dispatch_due_messages
     from smsco.web.extensions import db
     from smsco.web.models import Message, State, utcnow
+    from smsco.web.sending.dispatch import dispatch_due_messages
 
     with app.app_context():
         now = utcnow()

@@ -103,7 +103,7 @@ def main() -> None:
 
     from smsco.web import create_app
     from smsco.web.bulk import services
-    from smsco.web.campaigns import CampaignSpec
+    from smsco.web.bulk.campaigns import CampaignSpec
     from smsco.web.extensions import db
 
     app = create_app({"TESTING": True, "SECRET_KEY": "bench",

@@ -173,7 +173,7 @@ def server(live_app, live_server):
 @pytest.fixture
 def live_app(app, gateway):
     """The app with its scheduler running and fast intervals, for end-to-end tests."""
-    from smsco.web.jobs import start_scheduler, stop_scheduler
+    from smsco.web.sending.jobs import start_scheduler, stop_scheduler
 
     gateway.simulator.configure(sent_after=0.3, final_after=1.0, failure_rate=0.0)
     app.config.update(SMSCO_SCHEDULER=True, SMSCO_DISPATCH_INTERVAL=0.5,

@@ -119,9 +119,9 @@ def test_counter_shows_what_the_library_computes(server, page):
 
 
 def test_template_choice_fills_the_message_and_footer_is_counted(server, app, page):
+    from smsco.web.admin.settings import set_optout_footer
     from smsco.web.extensions import db
     from smsco.web.models import MessageTemplate
-    from smsco.web.settings import set_optout_footer
 
     first_run(page, server)
     with app.app_context():

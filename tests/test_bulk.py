@@ -195,7 +195,7 @@ def test_resend_failed_and_results_export_is_formula_safe(app, logged_in):
 
 
 def test_campaign_list_and_quiet_hours_notice(app, logged_in):
-    from smsco.web.quiet import parse_quiet_hours
+    from smsco.web.sending.quiet_hours import parse_quiet_hours
 
     response = logged_in.post("/bulk", data=form(pasted="599445448", action="send"))
     url = response.headers["Location"]
@@ -211,8 +211,8 @@ def test_fault_injection_every_recipient_ends_truthfully(app, gateway):
     """200 recipients through 2907s, dropped and hung requests: nobody is sent twice."""
     import smsco
     from smsco.web.bulk import services
-    from smsco.web.campaigns import CampaignSpec
-    from smsco.web.dispatch import dispatch_due_messages
+    from smsco.web.bulk.campaigns import CampaignSpec
+    from smsco.web.sending.dispatch import dispatch_due_messages
 
     numbers = [f"5991{i:05d}" for i in range(200)]
     opted = "995599100007"

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smsco.web import campaigns, dispatch
-from smsco.web.campaigns import CampaignRecipient, CampaignSpec
+from smsco.web.bulk import campaigns
+from smsco.web.bulk.campaigns import CampaignRecipient, CampaignSpec
 from smsco.web.extensions import db
 from smsco.web.models import Campaign, Message, OptOut, Priority, State, User, utcnow
-from smsco.web.outbox import NewMessages, OutboxError, create_messages
-from smsco.web.quiet import parse_quiet_hours
+from smsco.web.sending import dispatch
+from smsco.web.sending.outbox import NewMessages, OutboxError, create_messages
+from smsco.web.sending.quiet_hours import parse_quiet_hours
 
 TBILISI = ZoneInfo("Asia/Tbilisi")
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 
 from smsco import Client, DeliveryStatus
-from smsco.web import dispatch, jobs
 from smsco.web.extensions import db
 from smsco.web.models import (
     Dispatcher,
@@ -24,7 +23,8 @@ from smsco.web.models import (
     User,
     utcnow,
 )
-from smsco.web.outbox import NewMessages, OutboxError, cancel_message, create_messages
+from smsco.web.sending import dispatch, jobs
+from smsco.web.sending.outbox import NewMessages, OutboxError, cancel_message, create_messages
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from smsco import DeliveryStatus
 from smsco.web.extensions import db
 from smsco.web.history import queries
 from smsco.web.models import Message, MessageEvent, ScheduleMode, State, utcnow
-from smsco.web.outbox import NewMessages, create_messages
+from smsco.web.sending.outbox import NewMessages, create_messages
 
 NUMBER = "995599445448"
 

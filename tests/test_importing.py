@@ -8,8 +8,8 @@ import re
 import pytest
 
 from smsco import ValidationError, phones
-from smsco.web import importing
-from smsco.web.importing import ColumnMap, Tally, inspect, parse_file
+from smsco.web.contacts import importing
+from smsco.web.contacts.importing import ColumnMap, Tally, inspect, parse_file
 
 
 def write_xlsx(path, rows):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smsco.web.quiet import parse_quiet_hours, quiet_until
+from smsco.web.sending.quiet_hours import parse_quiet_hours, quiet_until
 
 TBILISI = ZoneInfo("Asia/Tbilisi")
 RULE = parse_quiet_hours(None)

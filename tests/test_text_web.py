@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from smsco import text
+from smsco.web.admin.settings import OPTOUT_FOOTER, optout_footer, with_footer
 from smsco.web.extensions import db
 from smsco.web.models import Message, MessageTemplate, Setting
-from smsco.web.settings import OPTOUT_FOOTER, optout_footer, with_footer
 
 CASES = [
     "",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from smsco.web import jobs
-from smsco.web.charts import sparkline
 from smsco.web.extensions import db
 from smsco.web.models import BalanceSnapshot, User, utcnow
-from smsco.web.outbox import NewMessages, create_messages
+from smsco.web.sending import jobs
+from smsco.web.sending.outbox import NewMessages, create_messages
+from smsco.web.ui.charts import sparkline
 
 
 def test_overview_shows_the_latest_balance_reading(app, logged_in, gateway):

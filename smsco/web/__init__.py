@@ -15,7 +15,7 @@ from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
 from .extensions import csrf, db, limiter, login_manager, migrate
-from .gateway import init_gateway
+from .sending import init_sending
 
 # Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
@@ -33,7 +33,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.config.update(overrides or {})
     text.set_extra_characters(app.config.get("SMSCO_EXTRA_CHARS", ""))
     register_extensions(app)
-    init_gateway(app)
+    init_sending(app)
     register_blueprints(app)
     register_access_rules(app)
     register_template_helpers(app)
@@ -60,7 +60,7 @@ def register_scheduler_start(app: Flask) -> None:
             return
         with lock:
             if "smsco_scheduler" not in app.extensions:
-                from .jobs import start_scheduler
+                from .sending.jobs import start_scheduler
 
                 start_scheduler(app)
 
@@ -88,9 +88,9 @@ def register_blueprints(app: Flask) -> None:
     from .compose.routes import bp as compose_bp
     from .contacts.routes import bp as contacts_bp
     from .history.routes import bp as history_bp
-    from .main.routes import bp as main_bp
-    from .messagetext.routes import bp as text_bp
-    from .templates_bp.routes import bp as templates_bp
+    from .message_templates.routes import bp as templates_bp
+    from .overview.routes import bp as main_bp
+    from .text_analysis.routes import bp as text_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp,
                       bulk_bp, contacts_bp):
@@ -114,10 +114,9 @@ def register_access_rules(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Filters and the header data (balance, alerts) every page shows."""
-    from .presenters import header_context, register_filters
+    from .ui import init_ui
 
-    register_filters(app)
-    app.context_processor(header_context)
+    init_ui(app)
 
 
 def register_error_handlers(app: Flask) -> None:

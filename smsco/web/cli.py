@@ -28,7 +28,7 @@ def register_commands(app: Flask) -> None:
         """Serve the dashboard with its scheduler in this process (``make run``)."""
         from werkzeug.serving import run_simple
 
-        from .jobs import start_scheduler, stop_scheduler
+        from .sending.jobs import start_scheduler, stop_scheduler
 
         if app.config["SMSCO_SCHEDULER"]:
             start_scheduler(app)
@@ -46,7 +46,7 @@ def register_commands(app: Flask) -> None:
 
         Use it beside web servers started with SMSCO_SCHEDULER=off.
         """
-        from .jobs import start_scheduler, stop_scheduler
+        from .sending.jobs import start_scheduler, stop_scheduler
 
         if "smsco_scheduler" not in app.extensions:
             start_scheduler(app)

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from .quiet import DEFAULT_QUIET_HOURS, parse_quiet_hours
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
@@ -67,8 +65,8 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_RATE": float(env("SMSCO_RATE") or 0),
         "SMSCO_LOW_BALANCE": Decimal(env("SMSCO_LOW_BALANCE") or "5"),
         "SMSCO_SCHEDULER": _bool(env("SMSCO_SCHEDULER"), True),
-        "SMSCO_QUIET_HOURS": env("SMSCO_QUIET_HOURS") or DEFAULT_QUIET_HOURS,
-        "SMSCO_QUIET_RULE": parse_quiet_hours(env("SMSCO_QUIET_HOURS")),
+        # Parsed into SMSCO_QUIET_RULE by smsco.web.sending.init_sending (unset = default).
+        "SMSCO_QUIET_HOURS": env("SMSCO_QUIET_HOURS") or None,
         "SMSCO_EXTRA_CHARS": env("SMSCO_EXTRA_CHARS") or "",
         "SMSCO_PRICE_PER_PART": int(env("SMSCO_PRICE_PER_PART") or 5),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),

@@ -294,3 +294,10 @@ class Setting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def audit(user: User | None, action: str, message: Message | None = None,
+          detail: str | None = None) -> None:
+    """Add an audit-log entry (caller commits)."""
+    db.session.add(AuditEntry(user_id=user.id if user else None, action=action,
+                              message_id=message.id if message else None, detail=detail))

@@ -1,1 +1,1 @@
-"""The admin pages."""
+"""Administration: operator accounts, the audit log and installation-wide settings."""

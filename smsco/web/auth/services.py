@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, login_manager
-from ..models import Role, User, utcnow
-from ..outbox import audit
+from ..models import Role, User, audit, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")

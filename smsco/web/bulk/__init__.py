@@ -1,1 +1,1 @@
-"""The bulk send page and the campaign pages."""
+"""Bulk send and campaigns: the bulk page, its preview, and the campaign services and pages."""

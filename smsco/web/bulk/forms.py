@@ -18,9 +18,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
-from ..campaigns import PLACEHOLDER
 from ..compose.forms import SendOptionsForm
-from ..importing import EXTENSIONS
+from ..contacts.importing import EXTENSIONS
+from .campaigns import PLACEHOLDER
 
 
 class BulkForm(SendOptionsForm):

@@ -19,19 +19,17 @@ from flask import (
 )
 from flask_login import current_user
 
-from .. import campaigns
-from ..campaigns import CampaignSpec
+from ..admin.settings import optout_footer
+from ..contacts.importing import ImportFileError, Sheet, inspect, save_upload, upload_path
 from ..extensions import db
-from ..history.routes import sent_at_text
-from ..importing import ImportFileError, Sheet, inspect, save_upload, upload_path
-from ..jobs import kick_dispatcher
+from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
-from ..outbox import OutboxError
-from ..presenters import gateway_label, local_zone, localtime
-from ..quiet import quiet_until
-from ..settings import optout_footer
-from ..templates_bp.services import visible_templates
-from . import services
+from ..sending.jobs import kick_dispatcher
+from ..sending.outbox import OutboxError
+from ..sending.quiet_hours import quiet_until
+from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
+from . import campaigns, services
+from .campaigns import CampaignSpec
 from .forms import BulkForm
 
 bp = Blueprint("bulk", __name__)

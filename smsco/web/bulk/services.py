@@ -19,10 +19,7 @@ from sqlalchemy import select
 from smsco import text
 from smsco.phones import split_numbers
 
-from .. import campaigns
-from ..campaigns import CampaignRecipient, CampaignSpec
-from ..extensions import db
-from ..importing import (
+from ..contacts.importing import (
     ColumnMap,
     Sheet,
     Tally,
@@ -31,8 +28,12 @@ from ..importing import (
     parse_file,
     save_report,
 )
+from ..extensions import db
 from ..models import Campaign, Contact, User, contact_group_member
-from ..presenters import gateway_label, latest_balance_reading, local_iso
+from ..ui.formatting import gateway_label, local_iso
+from ..ui.header import latest_balance_reading
+from . import campaigns
+from .campaigns import CampaignRecipient, CampaignSpec
 
 SAMPLES = 5
 CHUNK = 2000
@@ -211,8 +212,8 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
     import csv
     import io
 
-    from ..history.export import neutralize
     from ..models import Message
+    from ..ui.exports import neutralize
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -1,1 +1,1 @@
-"""The compose pages."""
+"""Compose: one message to one or many numbers, now or at a set time; editing held ones."""

@@ -13,9 +13,9 @@ from smsco import ValidationError as SmscoValidationError
 from smsco import phones, text
 from smsco.client import check_sender
 
-from ..messagetext.analysis import PLACEHOLDER
 from ..models import ScheduleMode
-from ..presenters import local_zone
+from ..text_analysis.analysis import PLACEHOLDER
+from ..ui.formatting import local_zone
 
 SCHEDULE_CHOICES = [
     (ScheduleMode.HELD, "Hold it here until then — it can be edited or cancelled until it "

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..admin.settings import optout_footer, with_footer
 from ..extensions import db
-from ..jobs import kick_dispatcher
+from ..message_templates.services import visible_template, visible_templates
 from ..models import Message, ScheduleMode, State
-from ..outbox import NewMessages, OutboxError, create_messages, edit_held_message
-from ..presenters import to_local
-from ..settings import optout_footer, with_footer
-from ..templates_bp.services import visible_template, visible_templates
+from ..sending.jobs import kick_dispatcher
+from ..sending.outbox import NewMessages, OutboxError, create_messages, edit_held_message
+from ..ui.formatting import to_local
 from .forms import ComposeForm
 
 bp = Blueprint("compose", __name__)

@@ -1,1 +1,1 @@
-"""Contacts, groups and the opt-out list."""
+"""Contacts, groups and the opt-out list, with CSV/XLSX import (``importing``) and export."""

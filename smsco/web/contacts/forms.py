@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco.phones import normalize
 
-from ..importing import EXTENSIONS, field_name
+from .importing import EXTENSIONS, field_name
 
 _FIELD_LINE = re.compile(r"^\s*([^:=]+?)\s*[:=]\s*(.*?)\s*$")
 

@@ -21,17 +21,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..importing import (
-    ColumnMap,
-    ImportFileError,
-    inspect,
-    report_path,
-    save_upload,
-    upload_path,
-)
 from ..models import Contact, ContactGroup
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
+from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
 
 bp = Blueprint("contacts", __name__)
 

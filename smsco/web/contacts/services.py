@@ -18,16 +18,20 @@ from sqlalchemy import String, cast, delete, insert, or_, select
 from smsco.errors import ValidationError
 from smsco.phones import normalize
 
-from ..campaigns import opted_out_among
 from ..database import escape_like
 from ..extensions import db
-from ..history.export import neutralize
-from ..importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
 from ..models import Contact, ContactGroup, OptOut, User, contact_group_member, utcnow
+from ..ui.exports import neutralize
+from .importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
 
 PAGE_SIZE = 50
 CHUNK = 1000
 _DIGITS = re.compile(r"[\d\s+\-().]+")
+
+
+def opted_out_among(phones: set[str] | list[str]) -> set[str]:
+    """Which of ``phones`` are on the opt-out list."""
+    return set(db.session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
 
 
 @dataclass(frozen=True)

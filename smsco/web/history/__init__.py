@@ -1,1 +1,1 @@
-"""The history pages."""
+"""History: every message with filters, search, CSV export and each message's timeline."""

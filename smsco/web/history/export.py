@@ -11,19 +11,12 @@ import csv
 import io
 from collections.abc import Iterator
 
-from ..presenters import gateway_label, local_iso
+from ..ui.exports import neutralize
+from ..ui.formatting import gateway_label, local_iso
 from .queries import HistoryFilters, export_batches
 
 COLUMNS = ("id", "created_at", "sent_at", "recipient", "sender", "operator", "state",
            "gateway_status", "credits", "mes_id", "message")
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(value: object) -> str:
-    """The cell as text, prefixed with ``'`` when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_row(row) -> list[str]:

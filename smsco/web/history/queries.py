@@ -23,7 +23,7 @@ from smsco.phones import normalize
 from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User
-from ..presenters import local_zone
+from ..ui.formatting import local_zone
 
 PAGE_SIZE = 50
 # A text search has no index: each page reads at most this many ids (tens of

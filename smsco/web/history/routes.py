@@ -22,10 +22,11 @@ from flask_login import current_user
 from smsco import SmscoError
 
 from ..extensions import db
-from ..jobs import check_status_now, kick_dispatcher
-from ..models import Message, ScheduleMode, State
-from ..outbox import OutboxError, audit, cancel_message, resend_message
-from ..presenters import gateway_label, header_context, lari, localtime
+from ..models import Message, State, audit
+from ..sending.jobs import check_status_now, kick_dispatcher
+from ..sending.outbox import OutboxError, cancel_message, resend_message
+from ..ui.formatting import gateway_label, lari, sent_at_text
+from ..ui.header import header_context
 from . import queries
 from .export import generate_csv
 
@@ -33,15 +34,6 @@ bp = Blueprint("history", __name__)
 
 
 # -- how a row looks (shared by the templates and the JSON updates) ----------------
-
-
-def sent_at_text(message) -> str:
-    """The "Sent at" cell: the local send time, or when a held message is due."""
-    if message.sent_at is not None:
-        return localtime(message.sent_at)
-    if message.state == State.QUEUED and message.schedule_mode == ScheduleMode.HELD:
-        return f"scheduled {localtime(message.send_at)}"
-    return ""
 
 
 def row_update(message) -> dict[str, object]:

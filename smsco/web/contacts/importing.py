@@ -27,7 +27,7 @@ from flask import current_app
 from smsco import ValidationError
 from smsco.phones import normalize
 
-from .history.export import neutralize
+from ..ui.exports import neutralize
 
 EXTENSIONS = ("csv", "xlsx")
 SAMPLE_ROWS = 5

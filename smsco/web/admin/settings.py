@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from smsco import text
 
-from .extensions import db
-from .models import Setting, User
-from .outbox import audit
+from ..extensions import db
+from ..models import Setting, User, audit
 
 OPTOUT_FOOTER = "optout_footer"
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .extensions import db
-from .models import AuditEntry, Message, MessageEvent, ScheduleMode, State, User, utcnow
+from ..extensions import db
+from ..models import Message, MessageEvent, ScheduleMode, State, User, audit, utcnow
 
 
 class OutboxError(Exception):
@@ -39,13 +39,6 @@ def record_event(message: Message, state: str | None = None, gateway_status: int
                          detail=detail, at=utcnow())
     db.session.add(event)
     return event
-
-
-def audit(user: User | None, action: str, message: Message | None = None,
-          detail: str | None = None) -> None:
-    """Add an audit-log entry (caller commits)."""
-    db.session.add(AuditEntry(user_id=user.id if user else None, action=action,
-                              message_id=message.id if message else None, detail=detail))
 
 
 def create_messages(request: NewMessages, user: User | None) -> list[Message]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..admin.settings import optout_footer, set_optout_footer
 from ..extensions import db
 from ..models import MessageTemplate, User
-from ..settings import optout_footer, set_optout_footer
 from . import services
 from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
 
@@ -35,7 +35,7 @@ def _manageable(template_id: int) -> MessageTemplate:
 def index():
     """Shared templates and the user's own."""
     templates = services.visible_templates(_user())
-    return render_template("templates/list.html", templates=templates,
+    return render_template("message_templates/list.html", templates=templates,
                            can_manage=lambda t: services.can_manage(t, _user()),
                            footer=optout_footer())
 
@@ -48,7 +48,7 @@ def add():
                                           shared=form.shared.data, user=_user())
         flash(f"Template “{template.name}” saved.", "success")
         return redirect(url_for(".index"))
-    return render_template("templates/edit.html", form=form, template=None,
+    return render_template("message_templates/edit.html", form=form, template=None,
                            placeholder_hint=PLACEHOLDER_HINT)
 
 
@@ -64,7 +64,7 @@ def edit(template_id: int):
                                shared=form.shared.data, user=_user())
         flash(f"Template “{template.name}” saved.", "success")
         return redirect(url_for(".index"))
-    return render_template("templates/edit.html", form=form, template=template,
+    return render_template("message_templates/edit.html", form=form, template=template,
                            placeholder_hint=PLACEHOLDER_HINT)
 
 
@@ -89,4 +89,4 @@ def settings():
         flash(f"Opt-out footer set to “{footer}”." if footer else "Opt-out footer removed.",
               "success")
         return redirect(url_for(".settings"))
-    return render_template("templates/settings.html", form=form)
+    return render_template("message_templates/settings.html", form=form)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
-from ..messagetext.analysis import check_with_placeholders
+from ..text_analysis.analysis import check_with_placeholders
 
 PLACEHOLDER_HINT = "Placeholders like {name} are filled in per recipient on the bulk page."
 

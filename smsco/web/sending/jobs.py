@@ -23,6 +23,8 @@ from sqlalchemy import select, update
 
 from smsco import AuthError, DeliveryStatus, SmscoError
 
+from ..extensions import db
+from ..models import BalanceSnapshot, Message, State, utcnow
 from .dispatch import (
     AlertKind,
     clear_alerts,
@@ -34,9 +36,7 @@ from .dispatch import (
     recover_interrupted_sends,
     runtime,
 )
-from .extensions import db
 from .gateway import get_client
-from .models import BalanceSnapshot, Message, State, utcnow
 from .outbox import record_event
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""How things look on pages: local times, money, the header's balance and alerts."""
+"""Stored values as operators read them: local times, ages, money, numbers, gateway codes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from flask import Flask, current_app
-from flask_login import current_user
+from flask import current_app
 
 from smsco import DeliveryStatus
 
-from .models import BalanceSnapshot, GatewayAlert, State, utcnow
+from ..models import ScheduleMode, State, utcnow
 
 
 def local_zone() -> ZoneInfo:
@@ -45,6 +44,15 @@ def age(moment: datetime | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} d ago"
+
+
+def sent_at_text(message) -> str:
+    """The "Sent at" cell: the local send time, or when a held message is due."""
+    if message.sent_at is not None:
+        return localtime(message.sent_at)
+    if message.state == State.QUEUED and message.schedule_mode == ScheduleMode.HELD:
+        return f"scheduled {localtime(message.send_at)}"
+    return ""
 
 
 def local_iso(moment: datetime | None) -> str:
@@ -84,39 +92,3 @@ def phone(number: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def register_filters(app: Flask) -> None:
-    """Make the filters above available in templates."""
-    app.add_template_filter(localtime)
-    app.add_template_filter(age)
-    app.add_template_filter(lari)
-    app.add_template_filter(tetri)
-    app.add_template_filter(phone)
-    app.jinja_env.globals["STATE_LABELS"] = State.LABELS
-
-
-def latest_balance_reading():
-    """The newest balance snapshot as a row (``at``, ``balance``), or None."""
-    from .extensions import db
-
-    return db.session.execute(
-        db.select(BalanceSnapshot.at, BalanceSnapshot.balance)
-        .order_by(BalanceSnapshot.id.desc()).limit(1)
-    ).first()
-
-
-def header_context() -> dict[str, object]:
-    """The latest balance and the active alerts, for the header of every page."""
-    if not current_user.is_authenticated:
-        return {}
-    from .extensions import db
-
-    snapshot = latest_balance_reading()
-    alerts = db.session.scalars(db.select(GatewayAlert)).all()
-    low = current_app.config["SMSCO_LOW_BALANCE"]
-    return {
-        "balance": snapshot.balance if snapshot else None,
-        "balance_at": snapshot.at if snapshot else None,
-        "balance_low": snapshot is not None and snapshot.balance < low,
-        "alerts": {alert.kind: alert for alert in alerts},
-        "now_utc": datetime.now(UTC),
-    }

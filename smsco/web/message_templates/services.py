@@ -7,8 +7,7 @@ administrators; everyone manages their own. Nobody sees another user's own.
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import MessageTemplate, User, utcnow
-from ..outbox import audit
+from ..models import MessageTemplate, User, audit, utcnow
 
 
 def visible_templates(user: User) -> list[MessageTemplate]:

@@ -41,10 +41,10 @@ from smsco import (
 from smsco.client import GATEWAY_TIMEZONE
 from smsco.errors import describe_code
 
-from .extensions import db
+from ..extensions import db
+from ..models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
 from .gateway import get_client
-from .models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
-from .quiet import quiet_until
+from .quiet_hours import quiet_until
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,21 @@ from sqlalchemy.orm import aliased
 
 from smsco import text
 
-from .extensions import db
-from .models import Campaign, Message, OptOut, Priority, ScheduleMode, State, User, utcnow
-from .outbox import OutboxError, audit
-from .presenters import local_zone
-from .quiet import quiet_until
+from ..contacts.services import opted_out_among
+from ..extensions import db
+from ..models import (
+    Campaign,
+    Message,
+    Priority,
+    ScheduleMode,
+    State,
+    User,
+    audit,
+    utcnow,
+)
+from ..sending.outbox import OutboxError
+from ..sending.quiet_hours import quiet_until
+from ..ui.formatting import local_zone
 
 CHUNK = 5000
 PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_]+)\s*\}")
@@ -160,11 +170,6 @@ def _chunks(items: Iterable[CampaignRecipient], size: int) -> Iterator[list[Camp
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def opted_out_among(phones: set[str] | list[str]) -> set[str]:
-    """Which of ``phones`` are on the opt-out list."""
-    return set(db.session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
 
 
 # -- progress --------------------------------------------------------------------

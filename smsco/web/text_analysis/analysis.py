@@ -14,7 +14,7 @@ from flask import current_app
 from smsco import text
 from smsco.errors import ValidationError
 
-from ..settings import optout_footer, with_footer
+from ..admin.settings import optout_footer, with_footer
 
 #: A placeholder filled from a contact field in bulk sends: ``{name}``.
 PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_]+)\s*\}")

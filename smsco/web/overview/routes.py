@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy import func, select
 
-from ..charts import sparkline
 from ..extensions import db
-from ..jobs import record_balance
 from ..models import BalanceSnapshot, Message, utcnow
-from ..presenters import local_zone
+from ..sending.jobs import record_balance
+from ..ui.charts import sparkline
+from ..ui.formatting import local_zone
 
 bp = Blueprint("main", __name__)
 

@@ -1,0 +1,23 @@
+"""How things look on pages: formatting, the header, exports and charts.
+
+``formatting`` turns stored values (UTC times, tetri, numbers, gateway codes)
+into what operators read; ``header`` gives every page the balance and alerts;
+``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG.
+Nothing here changes data.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..models import State
+from .formatting import age, lari, localtime, phone, tetri
+from .header import header_context
+
+
+def init_ui(app: Flask) -> None:
+    """Template filters and the header data every page shows."""
+    for template_filter in (localtime, age, lari, tetri, phone):
+        app.add_template_filter(template_filter)
+    app.jinja_env.globals["STATE_LABELS"] = State.LABELS
+    app.context_processor(header_context)
