@@ -58,6 +58,7 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_SENDERS": senders,
         "SMSCO_BASE_URL": (env("SMSCO_BASE_URL") or "http://smsco.ge").rstrip("/"),
         "SMSCO_TIMEZONE": env("SMSCO_TIMEZONE") or "Asia/Tbilisi",
+        "SMSCO_DEFAULT_LANGUAGE": env("SMSCO_DEFAULT_LANGUAGE") or "ka",
         "SMSCO_STATUS_INTERVAL": float(env("SMSCO_STATUS_INTERVAL") or 30),
         "SMSCO_BALANCE_INTERVAL": float(env("SMSCO_BALANCE_INTERVAL") or 300),
         "SMSCO_DISPATCH_INTERVAL": float(env("SMSCO_DISPATCH_INTERVAL") or 1),

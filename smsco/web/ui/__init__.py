@@ -2,7 +2,8 @@
 
 ``formatting`` turns stored values (UTC times, tetri, numbers, gateway codes)
 into what operators read; ``header`` gives every page the balance and alerts;
-``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG.
+``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG;
+``i18n`` chooses the language (Flask-Babel).
 Nothing here changes data.
 """
 
@@ -13,10 +14,12 @@ from flask import Flask
 from ..models import State
 from .formatting import age, lari, localtime, phone, tetri
 from .header import header_context
+from .i18n import init_i18n
 
 
 def init_ui(app: Flask) -> None:
-    """Template filters and the header data every page shows."""
+    """Languages, template filters and the header data every page shows."""
+    init_i18n(app)
     for template_filter in (localtime, age, lari, tetri, phone):
         app.add_template_filter(template_filter)
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
