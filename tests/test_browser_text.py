@@ -43,7 +43,7 @@ def test_georgian_is_marked_transliterated_on_request_and_sent_in_latin(server, 
     expect(page.locator("#message-counter")).to_contain_text("for 1 recipient")
     expect(page.locator("#message-counter")).to_contain_text("the gateway refuses")
 
-    latin = text.transliterate(GEORGIAN)
+    latin = text.transliterate(GEORGIAN, capitalize="sentences")
     page.get_by_role("button", name="Transliterate").click()
     proposal = page.get_by_role("region", name="Proposed Latin text")
     expect(proposal).to_contain_text(latin)
@@ -72,7 +72,8 @@ def test_keep_mine_leaves_the_text_and_it_can_still_be_edited(server, page):
     page.get_by_label("Style").select_option("informal")
     page.get_by_role("button", name="Transliterate").click()
     proposal = page.get_by_role("region", name="Proposed Latin text")
-    expect(proposal).to_contain_text(text.transliterate("ხაჭაპური", "informal"))
+    expect(proposal).to_contain_text(
+        text.transliterate("ხაჭაპური", "informal", capitalize="sentences"))
     page.get_by_role("button", name="Keep mine").click()
     expect(proposal).to_be_hidden()
     expect(message).to_have_value("ხაჭაპური")

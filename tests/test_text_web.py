@@ -40,8 +40,8 @@ def test_analyze_agrees_with_the_library(logged_in, body):
     assert result["cost_per_recipient"] == text.cost(body)
     assert result["invalid"] == [[i, ch] for i, ch in text.invalid_characters(body)]
     assert result["needs_transliteration"] == text.transliteration_needed(body)
-    assert result["transliterated"] == text.transliterate(body)
-    assert result["transliterated_parts"] == text.segments(text.transliterate(body))
+    assert result["transliterated"] == text.transliterate(body, capitalize="sentences")
+    assert result["transliterated_parts"] == text.segments(result["transliterated"])
 
 
 @pytest.mark.parametrize(("length", "parts", "over"), [
@@ -55,8 +55,8 @@ def test_analyze_uses_the_configured_price_and_style(app, logged_in):
     app.config["SMSCO_PRICE_PER_PART"] = 7
     result = analyze(logged_in, text="a" * 161, style="informal")
     assert result["cost_per_recipient"] == 14
-    assert analyze(logged_in, text="ხ", style="informal")["transliterated"] == "x"
-    assert analyze(logged_in, text="ხ", style="national")["transliterated"] == "kh"
+    assert analyze(logged_in, text="ხ", style="informal")["transliterated"] == "X"
+    assert analyze(logged_in, text="ხ", style="national")["transliterated"] == "Kh"
     assert logged_in.post("/text/analyze", json={"text": "x", "style": "odd"}).status_code == 400
     assert logged_in.post("/text/analyze", data="nope").status_code == 400
 
@@ -83,7 +83,7 @@ def test_placeholders_are_ignored_only_when_allowed(logged_in):
     allowed = analyze(logged_in, text=body, placeholders=True)
     assert [ch for _, ch in allowed["invalid"]] == [",", "ბ", "ო", "ლ", "ო"]
     assert allowed["placeholders"] == ["name", "code"]
-    assert allowed["transliterated"] == "Gamarjoba {name}. bolo {Code} dge"
+    assert allowed["transliterated"] == "Gamarjoba {name}. Bolo {Code} dge"
 
 
 def test_analyze_needs_the_csrf_header(app, logged_in):

@@ -84,7 +84,8 @@ def render(body: str, fields: dict[str, str], footer: str = "") -> str:
     def fill(match: re.Match) -> str:
         space, name = match.group(1), match.group(2)
         value = str(lowered.get(name.lower(), "") or "")
-        value = text.transliterate(value) if text.invalid_characters(value) else value
+        value = (text.transliterate(value, capitalize="words") if text.invalid_characters(value)
+                 else value)
         return space + value if value else ""  # an empty field takes its space with it
 
     rendered = _PLACEHOLDER_WITH_SPACE.sub(fill, body)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
@@ -63,6 +65,16 @@ class SendOptionsForm(FlaskForm):
                                   "or pick a time in the future.")
 
 
+def invalid_numbers_message(parsed: phones.ParsedRecipients) -> str:
+    """One sentence naming every refused number, with the reason where it is not a typo."""
+    reasons = {"landline": _l("landline, cannot receive SMS"),
+               "service": _l("service number, cannot receive SMS")}
+    named = [f"{raw} ({reasons[parsed.reasons[raw]]})" if raw in parsed.reasons else raw
+             for raw in parsed.invalid]
+    return _("Not valid phone numbers: %(numbers)s. Write Georgian mobile numbers as "
+             "599 12 34 56 or with +995.", numbers=", ".join(named))
+
+
 class ComposeForm(SendOptionsForm):
     """One message to one or many recipients, now or later."""
 
@@ -77,8 +89,7 @@ class ComposeForm(SendOptionsForm):
     def validate_recipients(self, field) -> None:
         parsed = phones.parse_recipients(field.data or "")
         if parsed.invalid:
-            raise ValidationError("Not valid phone numbers: " + ", ".join(parsed.invalid)
-                                  + ". Write Georgian numbers as 599 12 34 56 or with +995.")
+            raise ValidationError(invalid_numbers_message(parsed))
         if not parsed.valid:
             raise ValidationError("Enter at least one phone number.")
         self.valid_recipients = parsed.valid

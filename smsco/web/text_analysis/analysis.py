@@ -52,12 +52,12 @@ def transliterate_keeping_placeholders(body: str, style: str) -> str:
     """``text.transliterate`` that leaves ``{name}`` placeholders as they are."""
     found = [match.group() for match in PLACEHOLDER.finditer(body)]
     if not found:
-        return text.transliterate(body, style)
+        return text.transliterate(body, style, capitalize="sentences")
     # Stand-ins of Latin letters and digits pass through transliteration unchanged
     # (mixed case, so an all-capitals word around them stays as it is).
     numbers = iter(range(len(found)))
     masked = PLACEHOLDER.sub(lambda _match: f"Zq{next(numbers)}qZ", body)
-    result = text.transliterate(masked, style)
+    result = text.transliterate(masked, style, capitalize="sentences")
     return re.sub(r"Zq(\d+)qZ", lambda match: found[int(match.group(1))], result)
 
 
@@ -76,7 +76,7 @@ def analyze(body: str, *, style: str = "national", footer: bool = False,
     invalid = text.invalid_characters(checked)
     if invalid:
         latin = (transliterate_keeping_placeholders(body, style) if placeholders
-                 else text.transliterate(body, style))
+                 else text.transliterate(body, style, capitalize="sentences"))
     else:
         latin = body
     parts = text.segments(full)
