@@ -64,10 +64,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-from .client import DeliveryStatus
-from .errors import ERROR_CODES, ValidationError
-from .phones import normalize
-from .text import cost, invalid_characters
+from ..client import DeliveryStatus
+from ..errors import ERROR_CODES, ValidationError
+from ..phones import normalize
+from ..text import cost, invalid_characters
 
 SEND_PATH = "/components/com_smsreseller/smsapi2.php"
 STATUS_PATH = "/components/com_smsreseller/getstatus.php"

@@ -1,0 +1,41 @@
+"""The smsco.ge gateway simulator (``model``); split into modules in the next commit."""
+
+from .model import (
+    CONTROL_PREFIX,
+    FAILURE_OUTCOMES,
+    FAULTS,
+    GARBAGE,
+    GATEWAY_TIMEZONE,
+    HTTP_500,
+    NOT_FOUND,
+    SEND_PATH,
+    STATUS_PATH,
+    Knobs,
+    LoggedRequest,
+    ManualClock,
+    Message,
+    Reply,
+    Simulator,
+    SimulatorServer,
+    main,
+)
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "FAILURE_OUTCOMES",
+    "FAULTS",
+    "GARBAGE",
+    "GATEWAY_TIMEZONE",
+    "HTTP_500",
+    "NOT_FOUND",
+    "SEND_PATH",
+    "STATUS_PATH",
+    "Knobs",
+    "LoggedRequest",
+    "ManualClock",
+    "Message",
+    "Reply",
+    "Simulator",
+    "SimulatorServer",
+    "main",
+]
