@@ -1,6 +1,6 @@
-"""``python -m smsco.simulator``."""
+"""``python -m smsco.simulator``: see ``smsco.simulator.cli``."""
 
-from .model import main
+from .cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())
