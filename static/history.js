@@ -15,7 +15,6 @@
     var state = document.createElement("span");
     state.className = "state state-" + update.state;
     state.textContent = update.label;
-    if (update.error) { state.title = update.error; }
     cell.textContent = "";
     cell.appendChild(state);
     if (update.gateway) {
@@ -24,6 +23,13 @@
       gateway.textContent = update.gateway;
       cell.appendChild(document.createTextNode(" "));
       cell.appendChild(gateway);
+    }
+    if (update.error) {  // the likely cause of a failed or unknown message, in words
+      var cause = document.createElement("small");
+      cause.className = "cause";
+      cause.textContent = update.error;
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(cause);
     }
   }
 

@@ -86,10 +86,11 @@ def test_table_has_the_contract_columns_and_newest_first(logged_in, seeded):
     assert f'href="/messages/{seeded["sent"]}"' in html
 
 
-def test_status_cell_shows_gateway_status_and_error_tooltip(logged_in, seeded):
+def test_status_cell_shows_gateway_status_and_the_likely_cause(logged_in, seeded):
     html = logged_in.get("/history").get_data(as_text=True)
     assert 'state-sent">Sent</span> <span class="gateway-status">In process</span>' in html
-    assert 'title="Gateway error 2904: SMS sending failed">Failed</span>' in html
+    assert ('state-failed">Failed</span> <small class="cause">The gateway refused to send it'
+            '</small>') in html
 
 
 def test_held_message_shows_when_it_is_scheduled(app, logged_in, users):
@@ -238,7 +239,7 @@ def test_updates_json(app, logged_in, seeded):
     assert sent["state"] == "sent" and sent["label"] == "Sent" and sent["gateway"] == "In process"
     assert sent["credits"] == 5 and sent["final"] is False and sent["sent_at"]
     failed = data["messages"][str(seeded["failed"])]
-    assert failed["final"] is True and "2904" in failed["error"]
+    assert failed["final"] is True and failed["error"] == "The gateway refused to send it"
     assert "balance" in data
     with app.app_context():
         db.session.get(Message, seeded["sent"]).state = State.DELIVERED
@@ -376,3 +377,28 @@ def test_text_search_reads_one_window_per_page_and_goes_on_older(app, logged_in,
         pages += 1
     assert sorted(set(found)) == [ids[5], ids[40]]
     assert pages == 4 and notes == 3  # 100 ids in windows of 30; the last page ends it
+
+
+@pytest.mark.parametrize(("state", "status", "code", "cause", "advice"), [
+    (State.FAILED, 5, None, "Expired: the phone was unreachable", "Resend later"),
+    (State.FAILED, 6, None, "Rejected by the mobile operator", "sender ID is agreed"),
+    (State.FAILED, 3, None, "could not deliver it", "Check the number"),
+    (State.FAILED, None, 2904, "The gateway refused to send it", "then resend"),
+    (State.FAILED, None, 2912, "required field was empty", "Check the sender ID"),
+    (State.FAILED, None, None, "The gateway refused the request", "Nothing was sent"),
+    (State.UNKNOWN, None, None, "may or may not have been sent", "Ask the recipient"),
+])
+def test_a_failed_or_unknown_message_page_says_the_likely_cause_and_what_to_do(
+        app, logged_in, users, state, status, code, cause, advice):
+    with app.app_context():
+        message_id = add_message("995599000009", "Hello", state, users["admin"],
+                                 gateway_status=status, error_code=code,
+                                 error_text="Gateway status: something")
+    html = logged_in.get(f"/messages/{message_id}").get_data(as_text=True)
+    assert "Likely cause" in html and cause in html and advice in html
+    assert "Gateway said" in html and "Gateway status: something" in html
+
+
+def test_a_delivered_message_page_names_no_cause(app, logged_in, seeded):
+    html = logged_in.get(f"/messages/{seeded['delivered']}").get_data(as_text=True)
+    assert "Likely cause" not in html

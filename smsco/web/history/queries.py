@@ -300,7 +300,8 @@ def updates_for(ids: list[int]) -> list[Any]:
         return []
     return db.session.execute(
         select(Message.id, Message.state, Message.gateway_status, Message.sent_at,
-               Message.credits, Message.error_text, Message.schedule_mode, Message.send_at)
+               Message.credits, Message.error_text, Message.error_code, Message.schedule_mode,
+               Message.send_at)
         .where(Message.id.in_(ids))
     ).all()
 

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import Message, State, audit
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
+from ..ui.causes import message_cause
 from ..ui.formatting import gateway_label, lari, sent_at_text
 from ..ui.header import header_context
 from . import queries
@@ -42,7 +43,7 @@ def row_update(message) -> dict[str, object]:
         "state": message.state,
         "label": State.LABELS.get(message.state, message.state),
         "gateway": gateway_label(message.gateway_status) if message.state == State.SENT else "",
-        "error": (message.error_text or "") if message.state == State.FAILED else "",
+        "error": str(cause.title) if (cause := message_cause(message)) else "",
         "sent_at": sent_at_text(message),
         "credits": message.credits,
         "final": message.state in State.FINAL,

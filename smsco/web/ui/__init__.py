@@ -3,7 +3,8 @@
 ``formatting`` turns stored values (UTC times, tetri, numbers, gateway codes)
 into what operators read; ``header`` gives every page the balance and alerts;
 ``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG;
-``i18n`` chooses the language (Flask-Babel).
+``i18n`` chooses the language (Flask-Babel); ``causes`` words why a message
+failed and what to do.
 Nothing here changes data.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..models import State
+from .causes import message_cause
 from .formatting import age, lari, localtime, phone, tetri
 from .header import header_context
 from .i18n import init_i18n
@@ -23,4 +25,5 @@ def init_ui(app: Flask) -> None:
     for template_filter in (localtime, age, lari, tetri, phone):
         app.add_template_filter(template_filter)
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
+    app.jinja_env.globals["message_cause"] = message_cause
     app.context_processor(header_context)
