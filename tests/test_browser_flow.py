@@ -22,9 +22,14 @@ def compose(page, server, recipients, message, send_at=None):
     page.goto(server.url + "/compose")
     page.get_by_label("Recipients").fill(recipients)
     page.get_by_label("Message").fill(message)
+    button = page.get_by_role("button", name="Send", exact=True)
     if send_at:
         page.get_by_label("Send at").fill(send_at)
-    page.get_by_role("button", name="Send").click()
+        # A time is set: the same button now says what it will do.
+        button = page.get_by_role("button", name="Schedule", exact=True)
+        expect(button).to_be_visible()
+        expect(page.get_by_role("button", name="Send", exact=True)).to_have_count(0)
+    button.click()
 
 
 def test_setup_compose_history_delivered_and_timeline(server, gateway, page):

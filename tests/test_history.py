@@ -99,6 +99,19 @@ def test_held_message_shows_when_it_is_scheduled(app, logged_in, users):
         add_message(schedule_mode=ScheduleMode.HELD, send_at=when)
     html = logged_in.get("/history").get_data(as_text=True)
     assert "scheduled 2030-05-01 12:00:00" in html
+    assert 'state-scheduled">Scheduled</span>' in html
+
+
+def test_scheduled_and_queued_are_filters_of_their_own(app, logged_in, users):
+    with app.app_context():
+        later = add_message(body="Later", schedule_mode=ScheduleMode.HELD,
+                            send_at=datetime(2030, 5, 1, 8, 0))
+        due = add_message(body="Due now", send_at=utcnow() - timedelta(minutes=1))
+    assert row_ids(logged_in.get("/history?state=scheduled").get_data(as_text=True)) == [later]
+    assert row_ids(logged_in.get("/history?state=queued").get_data(as_text=True)) == [due]
+    html = logged_in.get("/history").get_data(as_text=True)
+    assert '<option value="scheduled">Scheduled</option>' in html
+    assert 'state-queued">Queued</span>' in html
 
 
 def test_empty_history_is_friendly(logged_in):

@@ -43,13 +43,24 @@ class State:
     CANCELED = "canceled"
     PAUSED = "paused"  # queued in a paused campaign
     SKIPPED = "skipped"  # never sent on purpose (e.g. the number opted out); reason kept
+    # Shown, never stored: a queued message whose time is still in the future.
+    SCHEDULED = "scheduled"
     ALL = (QUEUED, PAUSED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
+    # What the history filter offers: the stored states with "scheduled" beside "queued".
+    FILTERS = (SCHEDULED, *ALL)
     LABELS: ClassVar[dict[str, str]] = {
-        QUEUED: "Queued", PAUSED: "Paused", SENDING: "Sending", SENT: "Sent",
-        DELIVERED: "Delivered", FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled",
-        SKIPPED: "Skipped",
+        QUEUED: "Queued", SCHEDULED: "Scheduled", PAUSED: "Paused", SENDING: "Sending",
+        SENT: "Sent", DELIVERED: "Delivered", FAILED: "Failed", UNKNOWN: "Unknown",
+        CANCELED: "Canceled", SKIPPED: "Skipped",
     }
+
+    @staticmethod
+    def shown(state: str, send_at: datetime | None, now: datetime | None = None) -> str:
+        """The state as operators see it: ``scheduled`` for a queued message not yet due."""
+        if state == State.QUEUED and send_at is not None and send_at > (now or utcnow()):
+            return State.SCHEDULED
+        return state
 
 
 class Priority:
@@ -150,8 +161,13 @@ class Message(db.Model):
     )
 
     @property
+    def shown_state(self) -> str:
+        """``scheduled`` while a queued message's time is in the future, else its state."""
+        return State.shown(self.state, self.send_at)
+
+    @property
     def state_label(self) -> str:
-        return State.LABELS.get(self.state, self.state)
+        return State.LABELS.get(self.shown_state, self.state)
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.recipient} {self.state}>"

@@ -22,7 +22,7 @@ from smsco.phones import normalize
 
 from ..database import escape_like, is_postgres
 from ..extensions import db
-from ..models import Message, State, User
+from ..models import Message, State, User, utcnow
 from ..ui.formatting import local_zone
 
 PAGE_SIZE = 50
@@ -54,7 +54,7 @@ class HistoryFilters:
         """Read the filters from a query string, ignoring what does not parse."""
         state = args.get("state") or None
         return cls(
-            state=state if state in State.ALL else None,
+            state=state if state in State.FILTERS else None,
             date_from=_parse_date(args.get("from")),
             date_to=_parse_date(args.get("to")),
             sender=(args.get("sender") or "").strip() or None,
@@ -205,7 +205,13 @@ def filtered(filters: HistoryFilters, statement: Select) -> Select:
     if end:
         statement = statement.where(created_at < end)
     wrap = _unindexed if selective or by_date else (lambda column: column)
-    if filters.state:
+    if filters.state == State.SCHEDULED:
+        statement = statement.where(wrap(Message.state) == State.QUEUED,
+                                    Message.send_at > utcnow())
+    elif filters.state == State.QUEUED:
+        statement = statement.where(wrap(Message.state) == State.QUEUED,
+                                    Message.send_at <= utcnow())
+    elif filters.state:
         statement = statement.where(wrap(Message.state) == filters.state)
     if filters.sender:
         statement = statement.where(wrap(Message.sender) == filters.sender)

@@ -40,8 +40,8 @@ bp = Blueprint("history", __name__)
 def row_update(message) -> dict[str, object]:
     """The live-changing cells of one row, as the JSON updates send them."""
     return {
-        "state": message.state,
-        "label": State.LABELS.get(message.state, message.state),
+        "state": (shown := State.shown(message.state, message.send_at)),
+        "label": State.LABELS.get(shown, message.state),
         "gateway": gateway_label(message.gateway_status) if message.state == State.SENT else "",
         "error": str(cause.title) if (cause := message_cause(message)) else "",
         "sent_at": sent_at_text(message),
@@ -69,7 +69,7 @@ def history():
     senders = sorted({s for s in [config.get("SMSCO_SENDER"), *config.get("SMSCO_SENDERS", [])]
                       if s})
     return render_template(
-        "history/history.html", page=page, filters=filters, states=State.ALL,
+        "history/history.html", page=page, filters=filters, states=State.FILTERS,
         operators=queries.operators(), senders=senders,
         can_compose="compose.compose" in current_app.view_functions,
         scan_window=queries.SCAN_WINDOW,

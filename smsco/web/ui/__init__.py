@@ -25,5 +25,6 @@ def init_ui(app: Flask) -> None:
     for template_filter in (localtime, age, lari, tetri, phone):
         app.add_template_filter(template_filter)
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
+    app.jinja_env.globals["State"] = State
     app.jinja_env.globals["message_cause"] = message_cause
     app.context_processor(header_context)
