@@ -24,6 +24,7 @@ from ..contacts.importing import ImportFileError, Sheet, inspect, save_upload, u
 from ..extensions import db
 from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
+from ..params import arg_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
@@ -128,7 +129,7 @@ def _render(form: BulkForm, result: services.Preview | None = None,
 
 @bp.get("/campaigns")
 def campaign_list():
-    rows, older = services.campaign_page(request.args.get("before", type=int))
+    rows, older = services.campaign_page(arg_int("before"))
     return render_template("bulk/campaigns.html", campaigns=rows, older=older,
                            progress=services.progress_for([c.id for c in rows]))
 
@@ -155,22 +156,22 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     }
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
-    page = services.campaign_messages(campaign_id, request.args.get("before", type=int))
+    page = services.campaign_messages(campaign_id, arg_int("before"))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
                            FINAL_STATES=State.FINAL)
 
 
-@bp.get("/campaigns/<int:campaign_id>/progress")
+@bp.get("/campaigns/<id:campaign_id>/progress")
 def campaign_progress(campaign_id: int):
     return jsonify(progress_data(db.get_or_404(Campaign, campaign_id)))
 
 
-@bp.get("/campaigns/<int:campaign_id>/results.csv")
+@bp.get("/campaigns/<id:campaign_id>/results.csv")
 def campaign_csv(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     filename = f"smsco-campaign-{item.id}-{date.today().isoformat()}.csv"
@@ -191,25 +192,25 @@ def _action(campaign_id: int, action, done: str):
     return redirect(url_for("bulk.campaign", campaign_id=campaign_id))
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<id:campaign_id>/pause")
 def pause(campaign_id: int):
     return _action(campaign_id, campaigns.pause_campaign,
                    "Campaign paused: {count} messages held.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<id:campaign_id>/resume")
 def resume(campaign_id: int):
     return _action(campaign_id, campaigns.resume_campaign,
                    "Campaign resumed: {count} messages queued again.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<id:campaign_id>/cancel")
 def cancel(campaign_id: int):
     return _action(campaign_id, campaigns.cancel_campaign,
                    "Campaign cancelled: {count} messages will not be sent.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/resend-failed")
+@bp.post("/campaigns/<id:campaign_id>/resend-failed")
 def resend_failed(campaign_id: int):
     return _action(campaign_id, campaigns.resend_failed,
                    "{count} failed messages queued again.")

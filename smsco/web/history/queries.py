@@ -23,6 +23,7 @@ from smsco.phones import normalize
 from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User
+from ..params import MAX_ID, arg_date, arg_int
 from ..ui.formatting import local_zone
 
 PAGE_SIZE = 50
@@ -51,14 +52,14 @@ class HistoryFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> HistoryFilters:
-        """Read the filters from a query string, ignoring what does not parse."""
+        """Read the filters from a query string, ignoring what does not parse or is out of range."""
         state = args.get("state") or None
         return cls(
             state=state if state in State.ALL else None,
-            date_from=_parse_date(args.get("from")),
-            date_to=_parse_date(args.get("to")),
+            date_from=arg_date("from", args),
+            date_to=arg_date("to", args),
             sender=(args.get("sender") or "").strip() or None,
-            operator_id=_parse_int(args.get("operator")),
+            operator_id=arg_int("operator", args=args),
             search=(args.get("q") or "").strip()[:100],
         )
 
@@ -89,20 +90,6 @@ class Page:
     # A text search reads a window of ids per page; True when this page stopped at the
     # window's edge before it was full (the "Older" link searches on from there).
     window_edge: bool = False
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def local_day_start_utc(day: date) -> datetime:
@@ -250,7 +237,7 @@ def history_page(filters: HistoryFilters, before: int | None = None, after: int 
 
 
 def _newer_page(statement: Select, after: int, page_size: int, windowed: bool) -> Page:
-    ceiling = after + SCAN_WINDOW + 1 if windowed else None
+    ceiling = min(after + SCAN_WINDOW + 1, MAX_ID) if windowed else None
     if ceiling is not None:
         statement = statement.where(Message.id < ceiling)
     rows = list(db.session.scalars(
