@@ -244,3 +244,16 @@ def test_a_huge_group_in_a_form_is_a_form_error(logged_in, present):
                                                  "groups": str(2**63)})
     assert page.status_code == 200
     assert "could not be coerced" in page.get_data(as_text=True)
+
+
+def test_the_history_export_builds_its_query_before_the_stream_starts(app, monkeypatch):
+    """A filter that cannot be used fails when the route calls ``generate_csv``, before its 200."""
+    from smsco.web.history import queries
+    from smsco.web.history.export import generate_csv
+
+    def unusable(filters, statement):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(queries, "filtered", unusable)
+    with app.app_context(), pytest.raises(OverflowError):
+        generate_csv(queries.HistoryFilters())

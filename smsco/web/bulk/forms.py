@@ -56,3 +56,4 @@ class BulkForm(SendOptionsForm):
             text.check_message(PLACEHOLDER.sub("x", field.data or ""))
         except SmscoValidationError as error:
             raise ValidationError(str(error)) from None
+        self.check_length(field.data or "")

@@ -17,6 +17,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer
@@ -28,6 +29,7 @@ from ..params import arg_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
+from ..text_analysis.analysis import max_parts
 from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
 from . import campaigns, services
 from .campaigns import CampaignSpec
@@ -61,6 +63,13 @@ def bulk():
     footer = optout_footer() if form.marketing.data else ""
     collected = services.collect(sources)
     result = services.preview(collected, form.message.data, form.marketing.data, footer)
+    if result.too_long:
+        form.message.errors.append(ngettext(
+            "With the contacts' fields filled in, %(num)d message is longer than %(max)d SMS "
+            "parts. Shorten the text.",
+            "With the contacts' fields filled in, %(num)d messages are longer than %(max)d SMS "
+            "parts. Shorten the text.", result.too_long, max=max_parts()))
+        return _render(form, result, sources.sheet)
     if request.form.get("action") != "send":
         return _render(form, result, sources.sheet)
     if not result.to_send:

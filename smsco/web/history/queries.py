@@ -261,13 +261,21 @@ def _newest_id() -> int:
 
 
 def export_batches(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[list[Any]]:
-    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects)."""
+    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects).
+
+    The query is built here, when called, not when the first batch is read: a
+    filter that cannot be used fails before a streamed response has started.
+    """
     columns = select(
         Message.id, Message.created_at, Message.sent_at, Message.recipient, Message.sender,
         User.username, Message.state, Message.gateway_status, Message.credits, Message.mes_id,
         Message.body,
     ).outerjoin(User, Message.created_by_id == User.id)
     statement = filtered(filters, columns).order_by(Message.id.desc()).limit(batch_size)
+    return _batches(statement, batch_size)
+
+
+def _batches(statement: Select, batch_size: int) -> Iterator[list[Any]]:
     before = None
     while True:
         page = statement if before is None else statement.where(Message.id < before)
