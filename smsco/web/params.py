@@ -1,11 +1,13 @@
 """Bounded URL and query parameters: every integer and date is checked before use.
 
-A database column holds at most a signed 64-bit integer and Python dates end
-in the year 9999, so an unchecked ``?before=99999999999999999999`` or
-``?to=9999-12-31`` ends in an exception deep inside a query. Here each value
+Our id columns are ``INTEGER`` (32 bits on PostgreSQL, 64 on SQLite) and
+Python dates end in the year 9999, so an unchecked ``?before=99999999999``
+or ``?to=9999-12-31`` ends in an exception deep inside a query. Here each value
 is parsed once, at the edge: the ``id`` URL converter turns an out-of-range
 id into a 404 like any unknown id; :func:`bounded_int` and :func:`bounded_date`
-turn a bad query or form value into ``None`` (the filter is ignored).
+turn a bad query or form value into ``None`` (the filter is ignored). Query
+and form text loses its NUL characters on arrival: PostgreSQL refuses them
+in any text parameter, and no operator types one.
 """
 
 from __future__ import annotations
@@ -13,18 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from flask import Flask, request
+from flask import Flask, Request, request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
-#: The largest value a BIGINT column (SQLite and PostgreSQL) holds.
-MAX_ID = 2**63 - 1
+#: The largest id an INTEGER column holds on both databases (PostgreSQL's is 32-bit).
+#: Raise it to 2**63 - 1 if the id columns ever become BIGINT.
+MAX_ID = 2**31 - 1
 MAX_ID_DIGITS = len(str(MAX_ID))
 #: Dates outside these years are not filters anyone means (and overflow time zone maths).
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 class IdConverter(IntegerConverter):
-    """``<id:name>``: a database id, 1 ≤ n ≤ 2^63−1, ASCII digits only; else a 404."""
+    """``<id:name>``: a database id, 1 ≤ n ≤ ``MAX_ID``, ASCII digits only; else a 404."""
 
     regex = rf"[0-9]{{1,{MAX_ID_DIGITS}}}"
 
@@ -32,9 +36,32 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ID, **kwargs)
 
 
-def register_converters(app: Flask) -> None:
-    """Make ``<id:...>`` available to every blueprint's routes."""
+class Values(ImmutableMultiDict):
+    """Query or form values (werkzeug builds them from ``(key, value)`` pairs), NULs removed."""
+
+    def __init__(self, mapping=None) -> None:
+        if mapping is None:
+            super().__init__()
+            return
+        if isinstance(mapping, Mapping):
+            mapping = ImmutableMultiDict(mapping).items(multi=True)
+        super().__init__((_without_nul(key), _without_nul(value)) for key, value in mapping)
+
+
+def _without_nul(value):
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class SafeRequest(Request):
+    """The request with :class:`Values` for ``args``, ``form`` and ``files``."""
+
+    parameter_storage_class = Values
+
+
+def register_parameters(app: Flask) -> None:
+    """``<id:...>`` for every blueprint's routes; NUL-free query and form values."""
     app.url_map.converters["id"] = IdConverter
+    app.request_class = SafeRequest
 
 
 def bounded_int(value: str | None, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
