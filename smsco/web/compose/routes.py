@@ -38,7 +38,7 @@ def compose():
 
 def _prefill_from_template(form: ComposeForm) -> None:
     """``?template=<id>``: the Message field starts with that template's text (no JS needed)."""
-    if "template" not in request.args:
+    if not request.args.get("template"):
         return
     template_id = arg_int("template")
     template = visible_template(template_id, current_user) if template_id else None
