@@ -187,6 +187,9 @@
       warnings.unshift(result.parts + " parts — " +
         plural(result.over, "character", "characters") + " over " + previous + ".");
     }
+    if (result.too_long) {  // the server's own words (translated there): the form refuses it
+      warnings.unshift(result.too_long);
+    }
     if (result.invalid.length) {
       var chars = [];
       result.invalid.forEach(function (item) {
@@ -200,6 +203,7 @@
     this.warning.textContent = warnings.join(" ");
     this.warning.hidden = warnings.length === 0;
     this.root.classList.toggle("is-warning", warnings.length > 0);
+    this.root.classList.toggle("is-too-long", Boolean(result.too_long));
     this.placeholderWarning.hidden = !(result.placeholders.length &&
       this.root.dataset.placeholders !== "allow");
     this.renderMarked(result);

@@ -15,6 +15,7 @@ from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .params import register_parameters
 from .sending import init_sending
 
 # Endpoints reachable without logging in.
@@ -33,6 +34,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.config.update(overrides or {})
     text.set_extra_characters(app.config.get("SMSCO_EXTRA_CHARS", ""))
     register_extensions(app)
+    register_parameters(app)  # before the blueprints' routes use <id:...>
     init_sending(app)
     register_blueprints(app)
     register_access_rules(app)

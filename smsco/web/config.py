@@ -70,6 +70,8 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_QUIET_HOURS": env("SMSCO_QUIET_HOURS") or None,
         "SMSCO_EXTRA_CHARS": env("SMSCO_EXTRA_CHARS") or "",
         "SMSCO_PRICE_PER_PART": int(env("SMSCO_PRICE_PER_PART") or 5),
+        "SMSCO_MAX_PARTS": int(env("SMSCO_MAX_PARTS") or 10),
+        "SMSCO_MAX_SCHEDULE_DAYS": int(env("SMSCO_MAX_SCHEDULE_DAYS") or 365),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth import services
 from ..extensions import db
 from ..models import AuditEntry, User
+from ..params import arg_int
 from .forms import AddUserForm, ResetPasswordForm, RoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,13 +47,13 @@ def users():
     return render_template("admin/users.html", users=services.list_users(), form=form)
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.post("/users/<id:user_id>/disable")
 def disable(user_id: int):
     """Disable an account: it can no longer log in and its sessions end."""
     return _change_active(user_id, active=False)
 
 
-@bp.post("/users/<int:user_id>/enable")
+@bp.post("/users/<id:user_id>/enable")
 def enable(user_id: int):
     """Let a disabled account log in again."""
     return _change_active(user_id, active=True)
@@ -69,7 +70,7 @@ def _change_active(user_id: int, active: bool):
     return redirect(url_for(".users"))
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 def change_role(user_id: int):
     """Make an account an operator or an administrator."""
     user = _user_or_404(user_id)
@@ -86,7 +87,7 @@ def change_role(user_id: int):
     return redirect(url_for(".users"))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     """Set a new password for an account."""
     user = _user_or_404(user_id)
@@ -105,7 +106,7 @@ def reset_password(user_id: int):
 @bp.get("/audit")
 def audit():
     """The audit log, newest first, 50 a page, paged by id (``?before=<id>``)."""
-    before = request.args.get("before", type=int)
+    before = arg_int("before")
     query = db.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE + 1)
     if before is not None:
         query = query.where(AuditEntry.id < before)

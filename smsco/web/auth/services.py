@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, login_manager
 from ..models import Role, User, audit, utcnow
+from ..params import bounded_int
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
@@ -51,7 +52,8 @@ def load_user(user_id: str) -> User | None:
 
     Checking ``active`` here ends the sessions of a disabled account at once.
     """
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    number = bounded_int(user_id)
+    user = db.session.get(User, number) if number is not None else None
     return user if user is not None and user.active else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
@@ -13,14 +14,18 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
 from ..compose.forms import SendOptionsForm
 from ..contacts.importing import EXTENSIONS
+from ..params import form_id
 from .campaigns import PLACEHOLDER
+
+#: The last column a spreadsheet can have (XFD, counted from 0).
+LAST_COLUMN = 16_383
 
 
 class BulkForm(SendOptionsForm):
@@ -28,12 +33,13 @@ class BulkForm(SendOptionsForm):
 
     name = StringField("Campaign name", validators=[DataRequired("Name the campaign."),
                                                     Length(max=120)])
-    groups = SelectMultipleField("Groups", coerce=int, validate_choice=False)
+    groups = SelectMultipleField("Groups", coerce=form_id, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
         FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
     file_token = HiddenField()
     file_name = HiddenField()
-    phone_column = IntegerField("Number column", validators=[Optional()])
+    phone_column = IntegerField("Number column", validators=[
+        Optional(), NumberRange(0, LAST_COLUMN, _l("Choose one of the file's columns."))])
     pasted = TextAreaField("Pasted numbers", validators=[Optional()])
     marketing = BooleanField("Marketing message", default=True)
     transactional = BooleanField("Transactional (ignore quiet hours)", default=False)
@@ -50,3 +56,4 @@ class BulkForm(SendOptionsForm):
             text.check_message(PLACEHOLDER.sub("x", field.data or ""))
         except SmscoValidationError as error:
             raise ValidationError(str(error)) from None
+        self.check_length(field.data or "")

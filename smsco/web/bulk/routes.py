@@ -17,6 +17,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer
@@ -24,9 +25,11 @@ from ..contacts.importing import ImportFileError, Sheet, inspect, save_upload, u
 from ..extensions import db
 from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
+from ..params import arg_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
+from ..text_analysis.analysis import max_parts
 from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
 from . import campaigns, services
 from .campaigns import CampaignSpec
@@ -60,6 +63,13 @@ def bulk():
     footer = optout_footer() if form.marketing.data else ""
     collected = services.collect(sources)
     result = services.preview(collected, form.message.data, form.marketing.data, footer)
+    if result.too_long:
+        form.message.errors.append(ngettext(
+            "With the contacts' fields filled in, %(num)d message is longer than %(max)d SMS "
+            "parts. Shorten the text.",
+            "With the contacts' fields filled in, %(num)d messages are longer than %(max)d SMS "
+            "parts. Shorten the text.", result.too_long, max=max_parts()))
+        return _render(form, result, sources.sheet)
     if request.form.get("action") != "send":
         return _render(form, result, sources.sheet)
     if not result.to_send:
@@ -128,7 +138,7 @@ def _render(form: BulkForm, result: services.Preview | None = None,
 
 @bp.get("/campaigns")
 def campaign_list():
-    rows, older = services.campaign_page(request.args.get("before", type=int))
+    rows, older = services.campaign_page(arg_int("before"))
     return render_template("bulk/campaigns.html", campaigns=rows, older=older,
                            progress=services.progress_for([c.id for c in rows]))
 
@@ -155,22 +165,22 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     }
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
-    page = services.campaign_messages(campaign_id, request.args.get("before", type=int))
+    page = services.campaign_messages(campaign_id, arg_int("before"))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
                            FINAL_STATES=State.FINAL)
 
 
-@bp.get("/campaigns/<int:campaign_id>/progress")
+@bp.get("/campaigns/<id:campaign_id>/progress")
 def campaign_progress(campaign_id: int):
     return jsonify(progress_data(db.get_or_404(Campaign, campaign_id)))
 
 
-@bp.get("/campaigns/<int:campaign_id>/results.csv")
+@bp.get("/campaigns/<id:campaign_id>/results.csv")
 def campaign_csv(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     filename = f"smsco-campaign-{item.id}-{date.today().isoformat()}.csv"
@@ -191,25 +201,25 @@ def _action(campaign_id: int, action, done: str):
     return redirect(url_for("bulk.campaign", campaign_id=campaign_id))
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<id:campaign_id>/pause")
 def pause(campaign_id: int):
     return _action(campaign_id, campaigns.pause_campaign,
                    "Campaign paused: {count} messages held.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<id:campaign_id>/resume")
 def resume(campaign_id: int):
     return _action(campaign_id, campaigns.resume_campaign,
                    "Campaign resumed: {count} messages queued again.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<id:campaign_id>/cancel")
 def cancel(campaign_id: int):
     return _action(campaign_id, campaigns.cancel_campaign,
                    "Campaign cancelled: {count} messages will not be sent.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/resend-failed")
+@bp.post("/campaigns/<id:campaign_id>/resend-failed")
 def resend_failed(campaign_id: int):
     return _action(campaign_id, campaigns.resend_failed,
                    "{count} failed messages queued again.")

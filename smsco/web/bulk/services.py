@@ -30,6 +30,7 @@ from ..contacts.importing import (
 )
 from ..extensions import db
 from ..models import Campaign, Contact, User, contact_group_member
+from ..text_analysis.analysis import max_parts
 from ..ui.formatting import gateway_label, local_iso
 from ..ui.header import latest_balance_reading
 from . import campaigns
@@ -106,6 +107,7 @@ class Preview:
     cost: int = 0  # tetri
     balance: Decimal | None = None
     report_token: str | None = None
+    too_long: int = 0  # messages over SMSCO_MAX_PARTS once their placeholders are filled
 
     @property
     def to_send(self) -> int:
@@ -127,6 +129,7 @@ def preview(collected: Collected, body: str, marketing: bool, footer: str = "",
     """Count valid, invalid, duplicate and opted-out recipients; samples, parts and cost."""
     tally, result = collected.tally, Preview(balance=_latest_balance())
     price = current_app.config.get("SMSCO_PRICE_PER_PART", text.PRICE_PER_PART)
+    limit = max_parts()
     recipients = iter(collected.recipients)
     while chunk := list(islice(recipients, CHUNK)):
         opted = campaigns.opted_out_among({r.phone for r in chunk}) if marketing else set()
@@ -135,7 +138,10 @@ def preview(collected: Collected, body: str, marketing: bool, footer: str = "",
             if recipient.phone in opted:
                 continue
             rendered = campaigns.render(body, recipient.fields, footer)
-            result.parts += text.segments(rendered)
+            parts = text.segments(rendered)
+            result.parts += parts
+            if parts > limit:
+                result.too_long += 1
             if len(result.samples) < SAMPLES:
                 result.samples.append((recipient.phone, rendered))
     result.cost = result.parts * price

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
@@ -15,8 +16,9 @@ from smsco import ValidationError as SmscoValidationError
 from smsco import phones, text
 from smsco.client import check_sender
 
+from ..admin.settings import optout_footer
 from ..models import ScheduleMode
-from ..text_analysis.analysis import PLACEHOLDER
+from ..text_analysis.analysis import PLACEHOLDER, length_problem
 from ..ui.formatting import local_zone
 
 SCHEDULE_CHOICES = [
@@ -60,9 +62,26 @@ class SendOptionsForm(FlaskForm):
             raise ValidationError(str(error)) from None
 
     def validate_send_at(self, field) -> None:
-        if field.data is not None and field.data <= local_now():
+        if field.data is None:
+            return
+        now = local_now()
+        if field.data <= now:
             raise ValidationError("This time has already passed. Leave it empty to send now, "
                                   "or pick a time in the future.")
+        days = int(current_app.config["SMSCO_MAX_SCHEDULE_DAYS"])
+        if field.data - now > timedelta(days=days):  # a difference: no overflow near 9999
+            raise ValidationError(ngettext(
+                "Pick a time at most %(num)d day ahead (until %(until)s).",
+                "Pick a time at most %(num)d days ahead (until %(until)s).", days,
+                until=(now + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")))
+
+    def check_length(self, body: str) -> None:
+        """Refuse a text longer than ``SMSCO_MAX_PARTS`` parts, footer included if ticked."""
+        marketing = getattr(self, "marketing", None)
+        footer = optout_footer() if marketing is not None and marketing.data else ""
+        problem = length_problem(body, footer)
+        if problem:
+            raise ValidationError(problem)
 
 
 def invalid_numbers_message(parsed: phones.ParsedRecipients) -> str:
@@ -103,6 +122,7 @@ class ComposeForm(SendOptionsForm):
                     "Placeholders like {name} only work on the bulk page; here, write the "
                     f"text in full. {error}") from None
             raise ValidationError(str(error)) from None
+        self.check_length(field.data or "")
 
 
 def local_now() -> datetime:

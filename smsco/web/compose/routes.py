@@ -9,6 +9,7 @@ from ..admin.settings import optout_footer, with_footer
 from ..extensions import db
 from ..message_templates.services import visible_template, visible_templates
 from ..models import Message, ScheduleMode, State
+from ..params import arg_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import NewMessages, OutboxError, create_messages, edit_held_message
 from ..ui.formatting import to_local
@@ -37,17 +38,17 @@ def compose():
 
 def _prefill_from_template(form: ComposeForm) -> None:
     """``?template=<id>``: the Message field starts with that template's text (no JS needed)."""
-    template_id = request.args.get("template", type=int)
-    if template_id is None:
+    if not request.args.get("template"):
         return
-    template = visible_template(template_id, current_user)
+    template_id = arg_int("template")
+    template = visible_template(template_id, current_user) if template_id else None
     if template is None:
         flash("That template does not exist or is not yours to use.", "error")
         return
     form.message.data = template.body
 
 
-@bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
+@bp.route("/messages/<id:message_id>/edit", methods=["GET", "POST"])
 def edit(message_id: int):
     """Edit a message held here until its time (the compose form, one recipient)."""
     message = db.get_or_404(Message, message_id)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Contact, ContactGroup
+from ..params import arg_int, bounded_int
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
 from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
@@ -45,8 +46,8 @@ def _csv_response(chunks, name: str) -> Response:
 def contacts():
     """Contacts newest first, searchable, one keyset page at a time."""
     search = (request.args.get("q") or "").strip()[:100]
-    group_id = request.args.get("group", type=int)
-    page = services.contact_page(search, group_id, before=request.args.get("before", type=int))
+    group_id = arg_int("group")
+    page = services.contact_page(search, group_id, before=arg_int("before"))
     return render_template("contacts/contacts.html", page=page, search=search,
                            group_id=group_id, groups=services.groups())
 
@@ -68,7 +69,7 @@ def new_contact():
     return render_template("contacts/contact_form.html", form=form, contact=None)
 
 
-@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/contacts/<id:contact_id>/edit", methods=["GET", "POST"])
 def edit_contact(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     form = ContactForm()
@@ -90,7 +91,7 @@ def edit_contact(contact_id: int):
     return render_template("contacts/contact_form.html", form=form, contact=contact)
 
 
-@bp.post("/contacts/<int:contact_id>/delete")
+@bp.post("/contacts/<id:contact_id>/delete")
 def delete_contact(contact_id: int):
     services.delete_contact(db.get_or_404(Contact, contact_id))
     flash("Contact deleted.", "success")
@@ -121,7 +122,7 @@ def groups():
                            sizes=services.group_sizes())
 
 
-@bp.post("/contacts/groups/<int:group_id>/delete")
+@bp.post("/contacts/groups/<id:group_id>/delete")
 def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
     db.session.delete(group)
@@ -203,15 +204,16 @@ def _target_group() -> ContactGroup | None:
             db.session.add(group)
             db.session.commit()
         return group
-    group_id = request.form.get("group", type=int)
+    group_id = bounded_int(request.form.get("group"))
     return db.session.get(ContactGroup, group_id) if group_id else None
 
 
 @bp.get("/contacts/import/done")
 def import_done():
-    counts = {key: request.args.get(key, 0, type=int)
+    counts = {key: arg_int(key, minimum=0) or 0
               for key in ("added", "updated", "invalid", "duplicates")}
-    group = db.session.get(ContactGroup, request.args.get("group", type=int) or 0)
+    group_id = arg_int("group")
+    group = db.session.get(ContactGroup, group_id) if group_id else None
     return render_template("contacts/import_done.html", counts=counts, group=group,
                            report=request.args.get("report") or None)
 
@@ -240,7 +242,7 @@ def opt_outs():
               "success")
         return redirect(url_for("contacts.opt_outs"))
     search = (request.args.get("q") or "").strip()[:40]
-    rows, next_after = services.opt_out_page(search, after=request.args.get("after"))
+    rows, next_after = services.opt_out_page(search, after=(request.args.get("after") or "")[:20])
     return render_template("contacts/opt_outs.html", form=form, rows=rows, search=search,
                            next_after=next_after, upload=UploadForm(prefix="import"))
 

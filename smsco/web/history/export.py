@@ -28,12 +28,20 @@ def csv_row(row) -> list[str]:
 
 
 def generate_csv(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[str]:
-    """The header, then one chunk of text per batch of rows."""
+    """The header, then one chunk of text per batch of rows.
+
+    The query is built before this returns (see ``export_batches``), so the
+    route fails, if ever, before its 200 and the first byte.
+    """
+    return _chunks(export_batches(filters, batch_size))
+
+
+def _chunks(batches: Iterator[list]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     yield buffer.getvalue()
-    for rows in export_batches(filters, batch_size):
+    for rows in batches:
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(csv_row(row) for row in rows)

@@ -23,6 +23,7 @@ from smsco.phones import normalize
 from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User, utcnow
+from ..params import MAX_ID, arg_date, arg_int
 from ..ui.formatting import local_zone
 
 PAGE_SIZE = 50
@@ -51,14 +52,14 @@ class HistoryFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> HistoryFilters:
-        """Read the filters from a query string, ignoring what does not parse."""
+        """Read the filters from a query string, ignoring what does not parse or is out of range."""
         state = args.get("state") or None
         return cls(
             state=state if state in State.FILTERS else None,
-            date_from=_parse_date(args.get("from")),
-            date_to=_parse_date(args.get("to")),
+            date_from=arg_date("from", args),
+            date_to=arg_date("to", args),
             sender=(args.get("sender") or "").strip() or None,
-            operator_id=_parse_int(args.get("operator")),
+            operator_id=arg_int("operator", args=args),
             search=(args.get("q") or "").strip()[:100],
         )
 
@@ -89,20 +90,6 @@ class Page:
     # A text search reads a window of ids per page; True when this page stopped at the
     # window's edge before it was full (the "Older" link searches on from there).
     window_edge: bool = False
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def local_day_start_utc(day: date) -> datetime:
@@ -256,7 +243,7 @@ def history_page(filters: HistoryFilters, before: int | None = None, after: int 
 
 
 def _newer_page(statement: Select, after: int, page_size: int, windowed: bool) -> Page:
-    ceiling = after + SCAN_WINDOW + 1 if windowed else None
+    ceiling = min(after + SCAN_WINDOW + 1, MAX_ID) if windowed else None
     if ceiling is not None:
         statement = statement.where(Message.id < ceiling)
     rows = list(db.session.scalars(
@@ -280,13 +267,21 @@ def _newest_id() -> int:
 
 
 def export_batches(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[list[Any]]:
-    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects)."""
+    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects).
+
+    The query is built here, when called, not when the first batch is read: a
+    filter that cannot be used fails before a streamed response has started.
+    """
     columns = select(
         Message.id, Message.created_at, Message.sent_at, Message.recipient, Message.sender,
         User.username, Message.state, Message.gateway_status, Message.credits, Message.mes_id,
         Message.body,
     ).outerjoin(User, Message.created_by_id == User.id)
     statement = filtered(filters, columns).order_by(Message.id.desc()).limit(batch_size)
+    return _batches(statement, batch_size)
+
+
+def _batches(statement: Select, batch_size: int) -> Iterator[list[Any]]:
     before = None
     while True:
         page = statement if before is None else statement.where(Message.id < before)

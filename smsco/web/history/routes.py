@@ -23,6 +23,7 @@ from smsco import SmscoError
 
 from ..extensions import db
 from ..models import Message, State, audit
+from ..params import arg_int, bounded_ids
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
 from ..ui.causes import message_cause
@@ -63,8 +64,7 @@ def history_helpers() -> dict[str, object]:
 def history():
     """The filtered message table, newest first, one keyset page at a time."""
     filters = queries.HistoryFilters.from_args(request.args)
-    page = queries.history_page(filters, before=request.args.get("before", type=int),
-                                after=request.args.get("after", type=int))
+    page = queries.history_page(filters, before=arg_int("before"), after=arg_int("after"))
     config = current_app.config
     senders = sorted({s for s in [config.get("SMSCO_SENDER"), *config.get("SMSCO_SENDERS", [])]
                       if s})
@@ -91,7 +91,7 @@ def export_csv():
 @bp.get("/history/updates")
 def updates():
     """Current state of the given messages (``?ids=1,2,3``, at most 200) and the balance."""
-    ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip().isdigit()]
+    ids = bounded_ids(request.args.get("ids"), queries.UPDATES_LIMIT)
     messages = {str(row.id): row_update(row) for row in queries.updates_for(ids)}
     balance = header_context().get("balance")
     return jsonify(messages=messages, balance=lari(balance) if balance is not None else None)
@@ -107,7 +107,7 @@ def _message_or_404(message_id: int) -> Message:
     return message
 
 
-@bp.get("/messages/<int:message_id>")
+@bp.get("/messages/<id:message_id>")
 def message(message_id: int):
     """Everything about one message, with its timeline and actions."""
     item = _message_or_404(message_id)
@@ -115,7 +115,7 @@ def message(message_id: int):
                            resent_as=queries.resend_of(item))
 
 
-@bp.get("/messages/<int:message_id>/live")
+@bp.get("/messages/<id:message_id>/live")
 def message_live(message_id: int):
     """The changing part of the message page (status, actions, timeline), for polling."""
     return render_template("history/_message_live.html", message=_message_or_404(message_id))
@@ -125,7 +125,7 @@ def _back(message_id: int):
     return redirect(url_for("history.message", message_id=message_id))
 
 
-@bp.post("/messages/<int:message_id>/cancel")
+@bp.post("/messages/<id:message_id>/cancel")
 def cancel(message_id: int):
     """Cancel a message still waiting here."""
     item = _message_or_404(message_id)
@@ -138,7 +138,7 @@ def cancel(message_id: int):
     return _back(message_id)
 
 
-@bp.post("/messages/<int:message_id>/resend")
+@bp.post("/messages/<id:message_id>/resend")
 def resend(message_id: int):
     """Queue a new copy of a failed or unknown message, linked to it."""
     item = _message_or_404(message_id)
@@ -152,7 +152,7 @@ def resend(message_id: int):
     return _back(copy.id)
 
 
-@bp.post("/messages/<int:message_id>/check")
+@bp.post("/messages/<id:message_id>/check")
 def check_status(message_id: int):
     """Ask the gateway for the delivery status now and record the answer."""
     item = _message_or_404(message_id)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
-from ..text_analysis.analysis import check_with_placeholders
+from ..text_analysis.analysis import check_with_placeholders, length_problem
 
 PLACEHOLDER_HINT = "Placeholders like {name} are filled in per recipient on the bulk page."
 
@@ -27,6 +27,9 @@ class TemplateForm(FlaskForm):
             check_with_placeholders(field.data or "")
         except SmscoValidationError as error:
             raise ValidationError(f"{error} {PLACEHOLDER_HINT}") from None
+        problem = length_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
 
 
 class FooterForm(FlaskForm):

@@ -52,7 +52,7 @@ def add():
                            placeholder_hint=PLACEHOLDER_HINT)
 
 
-@bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:template_id>/edit", methods=["GET", "POST"])
 def edit(template_id: int):
     template = _manageable(template_id)
     form = TemplateForm()
@@ -68,7 +68,7 @@ def edit(template_id: int):
                            placeholder_hint=PLACEHOLDER_HINT)
 
 
-@bp.post("/<int:template_id>/delete")
+@bp.post("/<id:template_id>/delete")
 def delete(template_id: int):
     template = _manageable(template_id)
     services.delete_template(template, _user())

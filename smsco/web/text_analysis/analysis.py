@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import format_number, ngettext
 
 from smsco import text
 from smsco.errors import ValidationError
@@ -30,6 +31,33 @@ def part_capacity(parts: int) -> int:
     if parts <= 0:
         return 0
     return text.SINGLE_PART_LENGTH if parts == 1 else parts * text.MULTI_PART_LENGTH
+
+
+def max_parts() -> int:
+    """The most SMS parts one message may have (``SMSCO_MAX_PARTS``)."""
+    return int(current_app.config["SMSCO_MAX_PARTS"])
+
+
+def too_long(parts: int) -> str | None:
+    """Why a text of ``parts`` parts may not be sent, in words; None when it may."""
+    limit = max_parts()
+    if parts <= limit:
+        return None
+    return ngettext(
+        "The message is too long: at most %(num)s SMS part (%(characters)s characters); "
+        "this text has %(parts)s.",
+        "The message is too long: at most %(num)s SMS parts (%(characters)s characters); "
+        "this text has %(parts)s.",
+        limit, characters=format_number(part_capacity(limit)), parts=format_number(parts))
+
+
+def length_problem(body: str, footer: str = "") -> str | None:
+    """:func:`too_long` for ``body`` with the footer it will be sent with.
+
+    Placeholders count as written; a bulk send checks each message again once
+    its placeholders are filled (``bulk.services.preview``).
+    """
+    return too_long(text.segments(with_footer(body, footer)))
 
 
 def placeholder_names(body: str) -> list[str]:
@@ -97,4 +125,6 @@ def analyze(body: str, *, style: str = "national", footer: bool = False,
         "transliterated_parts": text.segments(latin_full),
         "footer": footer_text,
         "placeholders": placeholder_names(body),
+        "max_parts": max_parts(),
+        "too_long": too_long(parts),
     }
