@@ -25,9 +25,14 @@ def fast_hashing(monkeypatch):
     from werkzeug.security import generate_password_hash
 
     from smsco.web import models
+    from smsco.web.auth import services
 
-    monkeypatch.setattr(models, "generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+    fast = partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    monkeypatch.setattr(models, "generate_password_hash", fast)
+    monkeypatch.setattr(services, "generate_password_hash", fast)
+    services._dummy_hash.cache_clear()  # the unknown-name hash too
+    yield
+    services._dummy_hash.cache_clear()
 
 
 @pytest.fixture
@@ -155,13 +160,21 @@ def users(app):
         return {"admin": admin.id, "olga": operator.id}
 
 
+def session_login(web, user_id: int, session_version: int = 0):
+    """Log the test client in by writing the session a login would write."""
+    from smsco.web.auth.services import SESSION_VERSION
+
+    with web.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+        session[SESSION_VERSION] = session_version
+    return web
+
+
 @pytest.fixture
 def logged_in(web, users):
     """The test client logged in as the administrator (session set directly)."""
-    with web.session_transaction() as session:
-        session["_user_id"] = str(users["admin"])
-        session["_fresh"] = True
-    return web
+    return session_login(web, users["admin"])
 
 
 @pytest.fixture

@@ -246,28 +246,112 @@ def test_session_lifetime_and_cookie_flags_come_from_config(app, web, tmp_path):
 # -- rate limit ---------------------------------------------------------------------------
 
 
-def test_login_attempts_are_rate_limited(app, gateway, tmp_path, users):
-    from smsco.web import create_app
+@pytest.fixture
+def throttled(app):
+    """Login throttling on (the suite turns it off), with fresh counters."""
+    from smsco.web.auth.throttle import init_throttle
+
+    app.config["RATELIMIT_ENABLED"] = True
+    init_throttle(app)
+    return app
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """Counts every password hash comparison (real accounts and the unknown-name dummy)."""
+    import threading
+
+    from smsco.web import models
+    from smsco.web.auth import services
+
+    calls, lock = [], threading.Lock()
+
+    def counting(real):
+        def check(pwhash, password):
+            with lock:
+                calls.append(1)
+            return real(pwhash, password)
+        return check
+
+    monkeypatch.setattr(models, "check_password_hash", counting(models.check_password_hash))
+    monkeypatch.setattr(services, "check_password_hash", counting(services.check_password_hash))
+    return calls
+
+
+TOO_MANY = "Too many login attempts. Wait a minute and try again."
+
+
+def test_login_attempts_are_rate_limited(throttled, web, users, password_checks):
+    for _ in range(5):
+        assert log_in(web, "admin", "wrong-password-1").status_code == 200
+    response = log_in(web, "admin", "wrong-password-1")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"
+    html = response.get_data(as_text=True)
+    assert TOO_MANY in html and "Traceback" not in html
+    # even the right password waits, unchecked; another username is not blocked
+    assert log_in(web, "ADMIN ", ADMIN_PASSWORD).status_code == 429
+    assert len(password_checks) == 5
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+
+
+def test_a_successful_login_forgets_that_names_mistakes(throttled, web, users):
+    for _ in range(4):
+        assert log_in(web, "olga", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+    web.post("/logout", data={"csrf_token": csrf_token(web, "/")})
+    for _ in range(5):
+        assert log_in(web, "olga", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", "wrong-password-1").status_code == 429
+
+
+def test_one_address_trying_many_names_is_limited(throttled, web, users, password_checks):
+    for number in range(30):
+        assert log_in(web, f"user{number}", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 429
+    assert len(password_checks) == 30
+
+
+def test_parallel_wrong_passwords_check_at_most_five(throttled, live_server, users,
+                                                     password_checks):
+    """150 simultaneous guesses at one account over real HTTP: five passwords are checked."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(live_server.url + "/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    cookies = session.cookies.get_dict()
+    start = threading.Barrier(150)
+
+    def attempt(number: int) -> tuple[int, str]:
+        start.wait()
+        response = requests.post(live_server.url + "/login", cookies=cookies, timeout=30,
+                                 data={"csrf_token": token, "username": "admin",
+                                       "password": f"wrong-password-{number}"})
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=150) as pool:
+        results = list(pool.map(attempt, range(150)))
+    statuses = [status for status, _ in results]
+    assert len(password_checks) <= 5
+    assert statuses.count(200) == len(password_checks)
+    assert statuses.count(429) == 150 - len(password_checks)
+    assert all(TOO_MANY in body for status, body in results if status == 429)
+    assert len(password_checks) == 5  # the limit is reached, not undercut
+
+
+def test_failed_logins_are_audited_without_the_typed_name(app, web, users):
     from smsco.web.extensions import db
+    from smsco.web.models import AuditEntry
 
-    limited = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                          "RATELIMIT_STORAGE_URI": "memory://"})
-    web = limited.test_client()
-    try:
-        for _ in range(5):
-            response = log_in(web, "admin", "wrong-password-1")
-            assert response.status_code == 200
-        response = log_in(web, "admin", "wrong-password-1")
-        assert response.status_code == 429
-        html = response.get_data(as_text=True)
-        assert "Too many login attempts. Wait a minute and try again." in html
-        assert "Traceback" not in html
-        # even the right password waits; another username is not blocked
-        assert log_in(web, "admin", ADMIN_PASSWORD).status_code == 429
-        assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
-    finally:
-        with limited.app_context():
-            db.session.remove()
-        from smsco.web.extensions import limiter
-
-        limiter.enabled = False
+    log_in(web, "olga", "wrong-password-1")
+    log_in(web, "my-secret-password", "whatever-1")
+    with app.app_context():
+        entries = list(db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id)))
+        assert [(e.action, e.user_id) for e in entries] == [
+            ("login_failed", users["olga"]), ("login_failed", None)]
+        assert entries[0].detail == "from 127.0.0.1"
+        assert entries[1].detail == "Unknown username from 127.0.0.1"

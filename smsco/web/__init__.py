@@ -11,10 +11,11 @@ from flask_login import current_user
 
 from smsco import text
 
+from .auth.throttle import init_throttle
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 from .sending import init_sending
 
 # Endpoints reachable without logging in.
@@ -77,7 +78,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_throttle(app)
 
 
 def register_blueprints(app: Flask) -> None:
