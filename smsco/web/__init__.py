@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from smsco import text
 
@@ -17,6 +18,7 @@ from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
 from .extensions import csrf, db, login_manager, migrate
 from .sending import init_sending
+from .ui.browser_policy import init_browser_policy
 
 # Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
@@ -33,11 +35,13 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.config.update(load_config())
     app.config.update(overrides or {})
     text.set_extra_characters(app.config.get("SMSCO_EXTRA_CHARS", ""))
+    register_proxy(app)
     register_extensions(app)
     init_sending(app)
     register_blueprints(app)
     register_access_rules(app)
     register_template_helpers(app)
+    init_browser_policy(app)
     register_error_handlers(app)
     register_commands(app)
     register_scheduler_start(app)
@@ -64,6 +68,17 @@ def register_scheduler_start(app: Flask) -> None:
                 from .sending.jobs import start_scheduler
 
                 start_scheduler(app)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind ``SMSCO_PROXY_HOPS`` trusted reverse proxies, take the client's address and
+    scheme from their X-Forwarded-For/-Proto headers, so the login limit counts real
+    clients rather than the proxy. Off (0) by default: without a proxy those headers
+    come from the client and must not be believed.
+    """
+    hops = app.config.get("SMSCO_PROXY_HOPS", 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:
