@@ -82,8 +82,12 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def app(gateway, tmp_path):
-    """The dashboard pointed at the simulator, with an empty database."""
+def app(request, gateway, tmp_path):
+    """The dashboard pointed at the simulator, with an empty database.
+
+    CSRF is on for tests that drive a browser (as in production) and off for the
+    others, which post forms directly (tests of CSRF turn it back on).
+    """
     from smsco.web import create_app
     from smsco.web.extensions import db
 
@@ -97,7 +101,7 @@ def app(gateway, tmp_path):
         "SMSCO_BASE_URL": gateway.url,
         "SMSCO_SCHEDULER": False,
         "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_ENABLED": False,  # tests of CSRF turn it back on
+        "WTF_CSRF_ENABLED": "page" in request.fixturenames,
     })
     with app.app_context():
         db.drop_all()
@@ -136,7 +140,7 @@ def live_server(app):
     server.shutdown()
 
 
-from .browser import browser, page  # noqa: E402, F401 - fixtures for browser tests
+from .browser import browser, csp_violations, page  # noqa: E402, F401 - fixtures for browser tests
 
 # -- accounts ----------------------------------------------------------------------
 
