@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from decimal import Decimal
@@ -12,9 +13,11 @@ from smsco import Client
 from smsco.simulator import Simulator
 
 from .scripted import ScriptedGateway
+from .secrets_guard import SecretGuard
 
 GATEWAY_USER = "tester"
 GATEWAY_PASSWORD = "s3cret-Pa55"
+TEST_SECRET_KEY = "test-secret-key"
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +36,23 @@ def fast_hashing(monkeypatch):
     services._dummy_hash.cache_clear()  # the unknown-name hash too
     yield
     services._dummy_hash.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def secret_guard():
+    """Every test: no secret in any log record at DEBUG; ``app`` adds its pages and database."""
+    guard = SecretGuard({"the gateway password": GATEWAY_PASSWORD,
+                         "SECRET_KEY": TEST_SECRET_KEY})
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(guard)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield guard
+    finally:
+        root.removeHandler(guard)
+        root.setLevel(level)
+    assert guard.findings == [], "a secret was seen"
 
 
 @pytest.fixture
@@ -82,18 +102,19 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def app(request, gateway, tmp_path):
+def app(request, gateway, tmp_path, secret_guard):
     """The dashboard pointed at the simulator, with an empty database.
 
     CSRF is on for tests that drive a browser (as in production) and off for the
-    others, which post forms directly (tests of CSRF turn it back on).
+    others, which post forms directly (tests of CSRF turn it back on). Its pages
+    and database are searched for the secrets (``secrets_guard``).
     """
     from smsco.web import create_app
     from smsco.web.extensions import db
 
     app = create_app({
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "SMSCO_DEMO": False,
         "SMSCO_USERNAME": GATEWAY_USER,
@@ -106,7 +127,10 @@ def app(request, gateway, tmp_path):
     with app.app_context():
         db.drop_all()
         db.create_all()
+    secret_guard.watch(app)
     yield app
+    secret_guard.forget(app)
+    secret_guard.scan_database(app)
     with app.app_context():
         db.session.remove()
         db.drop_all()
