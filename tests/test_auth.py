@@ -282,6 +282,16 @@ def test_an_administrators_change_ends_the_users_sessions(app, web, users, chang
     assert log_in(web, "olga", new_password).status_code == 302
 
 
+def test_a_session_from_before_versions_lasts_until_the_first_logout(app, web, users):
+    with web.session_transaction() as session:  # what a login wrote before the upgrade
+        session["_user_id"] = str(users["olga"])
+    assert web.get("/").status_code == 200
+    other = app.test_client()
+    log_in(other, "olga", OPERATOR_PASSWORD)
+    other.post("/logout", data={"csrf_token": csrf_token(other, "/")})
+    assert web.get("/").status_code == 302
+
+
 def test_resetting_ones_own_password_keeps_this_session_and_ends_the_others(app, web, users):
     log_in(web, "admin", ADMIN_PASSWORD)
     other_device = copy_of(app, web)

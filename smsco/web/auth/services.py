@@ -67,7 +67,9 @@ def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     if user is None or not user.active:
         return None
-    return user if session.get(SESSION_VERSION) == user.session_version else None
+    # A session from before versions existed counts as version 0: it lives until the
+    # account's first logout, reset or disable, instead of everyone being logged out.
+    return user if session.get(SESSION_VERSION, 0) == user.session_version else None
 
 
 def find_user(username: str) -> User | None:
