@@ -135,6 +135,17 @@ def test_parallel_setups_create_exactly_one_administrator(app, live_server):
     assert audit_actions(app).count("user_add") == 1
 
 
+def test_a_refused_first_account_leaves_setup_open(app):
+    from smsco.web.auth import services
+
+    with app.app_context():
+        with pytest.raises(services.AccountError, match="Use at least 10 characters"):
+            services.create_first_admin("boss", "short")
+        assert services.create_first_admin("boss", "long-enough-pw").username == "boss"
+        with pytest.raises(services.AccountError, match="The first account already exists"):
+            services.create_first_admin("other", "long-enough-pw")
+
+
 def test_setup_is_404_once_an_account_exists(web, users):
     assert web.get("/setup").status_code == 404
 
@@ -468,3 +479,4 @@ def test_failed_logins_are_audited_without_the_typed_name(app, web, users):
             ("login_failed", users["olga"]), ("login_failed", None)]
         assert entries[0].detail == "from 127.0.0.1"
         assert entries[1].detail == "Unknown username from 127.0.0.1"
+

@@ -175,7 +175,11 @@ def create_first_admin(username: str, password: str) -> User:
     """The first administrator; refused once any account exists, even to a parallel request."""
     if has_users() or not _mark_first_admin(username):
         raise AccountError(_("The first account already exists."))
-    user = _new_user(username, password, Role.ADMIN)
+    try:
+        user = _new_user(username, password, Role.ADMIN)
+    except AccountError:
+        db.session.rollback()  # the mark goes too, so the corrected form can be sent
+        raise
     audit(user, "user_add", detail=f"First administrator {user.username}")
     db.session.commit()
     return user
