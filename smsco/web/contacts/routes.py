@@ -18,10 +18,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Contact, ContactGroup
+from ..models import Contact, ContactGroup, User
 from ..params import arg_int, bounded_int
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
@@ -30,6 +29,10 @@ from .importing import ColumnMap, ImportFileError, inspect, report_path, save_up
 bp = Blueprint("contacts", __name__)
 
 PHONE, IGNORE = "__phone__", "__ignore__"
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
 
 
 def _csv_response(chunks, name: str) -> Response:
@@ -62,7 +65,7 @@ def new_contact():
     _group_choices(form)
     if form.validate_on_submit():
         _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
-                                           form.groups.data or [])
+                                           form.groups.data or [], by=_actor())
         flash("Contact added." if created else
               "This number was already a contact: its fields were updated.", "success")
         return redirect(url_for("contacts.contacts"))
@@ -82,7 +85,7 @@ def edit_contact(contact_id: int):
     if form.validate_on_submit():
         try:
             services.save_contact(contact, form.phone.normalized, form.field_values(),
-                                  form.groups.data or [])
+                                  form.groups.data or [], by=_actor())
         except ValueError as error:
             form.phone.errors = [str(error)]
         else:
@@ -93,7 +96,7 @@ def edit_contact(contact_id: int):
 
 @bp.post("/contacts/<id:contact_id>/delete")
 def delete_contact(contact_id: int):
-    services.delete_contact(db.get_or_404(Contact, contact_id))
+    services.delete_contact(db.get_or_404(Contact, contact_id), by=_actor())
     flash("Contact deleted.", "success")
     return redirect(url_for("contacts.contacts"))
 
@@ -111,11 +114,11 @@ def groups():
     form = GroupForm()
     if form.validate_on_submit():
         name = form.name.data.strip()
-        if db.session.scalar(select(ContactGroup).where(ContactGroup.name == name)):
-            form.name.errors = ["A group with this name exists."]
+        try:
+            services.create_group(name, by=_actor())
+        except ValueError as error:
+            form.name.errors = [str(error)]
         else:
-            db.session.add(ContactGroup(name=name))
-            db.session.commit()
             flash(f"Group {name!r} created.", "success")
             return redirect(url_for("contacts.groups"))
     return render_template("contacts/groups.html", form=form, groups=services.groups(),
@@ -125,8 +128,7 @@ def groups():
 @bp.post("/contacts/groups/<id:group_id>/delete")
 def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
-    db.session.delete(group)
-    db.session.commit()
+    services.delete_group(group, by=_actor())
     flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
     return redirect(url_for("contacts.groups"))
 
@@ -165,7 +167,7 @@ def import_map(token: str):
         columns, error = _columns_from_form(sheet.width, sheet.has_header)
         if columns is not None:
             group = _target_group()
-            result = services.import_contacts(path, columns, group)
+            result = services.import_contacts(path, columns, group, by=_actor())
             path.unlink(missing_ok=True)
             flash(f"Import finished: {result.added} added, {result.updated} updated, "
                   f"{result.invalid} invalid, {result.duplicates} duplicates within the file.",
@@ -198,12 +200,7 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
 def _target_group() -> ContactGroup | None:
     new_name = (request.form.get("new_group") or "").strip()[:120]
     if new_name:
-        group = db.session.scalar(select(ContactGroup).where(ContactGroup.name == new_name))
-        if group is None:
-            group = ContactGroup(name=new_name)
-            db.session.add(group)
-            db.session.commit()
-        return group
+        return services.group_named(new_name, by=_actor())
     group_id = bounded_int(request.form.get("group"))
     return db.session.get(ContactGroup, group_id) if group_id else None
 
@@ -236,8 +233,7 @@ def opt_outs():
     """The opt-out list, with a form to add one number."""
     form = OptOutForm()
     if form.validate_on_submit():
-        added = services.add_opt_outs([form.phone.normalized], form.reason.data,
-                                      current_user._get_current_object())
+        added = services.opt_out(form.phone.normalized, form.reason.data, by=_actor())
         flash("Number opted out." if added else "This number was already opted out.",
               "success")
         return redirect(url_for("contacts.opt_outs"))
@@ -257,8 +253,7 @@ def import_opt_outs():
     try:
         path = upload_path(save_upload(upload.file.data))
         result = services.import_opt_outs(path, ColumnMap.for_sheet(inspect(path)),
-                                          request.form.get("reason"),
-                                          current_user._get_current_object())
+                                          request.form.get("reason"), _actor())
     except ImportFileError as error:
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
@@ -274,7 +269,7 @@ def import_opt_outs():
 @bp.post("/contacts/opt-outs/remove")
 def remove_opt_out():
     phone = (request.form.get("phone") or "").strip()
-    if services.remove_opt_out(phone):
+    if services.remove_opt_out(phone, by=_actor()):
         flash("The number may receive marketing messages again.", "success")
     return redirect(url_for("contacts.opt_outs"))
 
