@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -20,6 +19,7 @@ from smsco import text
 
 from ..compose.forms import SendOptionsForm
 from ..contacts.importing import EXTENSIONS
+from ..ui.fields import CheckboxListField
 from .campaigns import PLACEHOLDER
 
 
@@ -28,7 +28,7 @@ class BulkForm(SendOptionsForm):
 
     name = StringField("Campaign name", validators=[DataRequired("Name the campaign."),
                                                     Length(max=120)])
-    groups = SelectMultipleField("Groups", coerce=int, validate_choice=False)
+    groups = CheckboxListField("Groups", coerce=int, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
         FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
     file_token = HiddenField()

@@ -3,7 +3,7 @@
 ``formatting`` turns stored values (UTC times, tetri, numbers, gateway codes)
 into what operators read; ``header`` gives every page the balance and alerts;
 ``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG;
-``i18n`` chooses the language (Flask-Babel).
+``i18n`` chooses the language (Flask-Babel); ``fields`` holds shared form fields.
 Nothing here changes data.
 """
 

@@ -1,0 +1,337 @@
+"""Every page on a phone and to axe-core, in real Chromium, in the three languages.
+
+With data on every page (long transliterated texts, long numbers and names, a
+campaign, contacts, an audit log, a failed message), each page must fit 390 px
+and 360 px without sideways scrolling, pass axe-core without a serious or
+critical violation, and keep the main navigation on one line at 1366 px. The
+keyboard tests check the skip link, the menu without a mouse or JavaScript and
+the contrast of focus rings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+from werkzeug.datastructures import FileStorage
+
+from .conftest import ADMIN_PASSWORD, OPERATOR_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+LANGUAGES = ("ka", "en", "ru")
+PHONE_WIDTHS = (390, 360)
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+OPERATOR = "olga.tsereteli-abashidze_batumi-office"
+
+LONG_TEXT = ("gamarjoba chemo dzvirfaso megobaro - gilotsavt dabadebis dghes da gisurvebt "
+             "bednierebas. tkveni shekveta nomeri 4815162342 mzad aris. "
+             "mobrdzandit_chven_magaziashi_rustavelis_gamziri_tsamettertmeti ")
+UNBROKEN = "sakartvelosrespublikisparlamentisshenobashimdebareobsmtavarisakonferenciodarbazi"
+
+
+# -- data ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(app, tmp_path):
+    """Two users and something on every page; returns the ids the pages need."""
+    from smsco.web.admin.settings import OPTOUT_FOOTER, set_setting
+    from smsco.web.contacts.importing import save_upload
+    from smsco.web.extensions import db
+    from smsco.web.models import (
+        AuditEntry, BalanceSnapshot, Campaign, Contact, ContactGroup, Message,
+        MessageEvent, MessageTemplate, OptOut, Role, ScheduleMode, State, User, utcnow)
+
+    app.config["SMSCO_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    with app.app_context():
+        admin = User(username="admin", role=Role.ADMIN)
+        admin.set_password(ADMIN_PASSWORD)
+        operator = User(username=OPERATOR, role=Role.OPERATOR, last_login_at=utcnow())
+        operator.set_password(OPERATOR_PASSWORD)
+        db.session.add_all([admin, operator, BalanceSnapshot(balance=Decimal("1234.56"))])
+        db.session.flush()
+        set_setting(OPTOUT_FOOTER, "STOP 91234", admin)
+
+        def message(state, body=LONG_TEXT, **fields):
+            row = Message(recipient=fields.pop("recipient", "995599123456"), body=body,
+                          state=state, sender=fields.pop("sender", "LONGSENDER1"),
+                          created_by_id=fields.pop("by", operator.id), **fields)
+            db.session.add(row)
+            db.session.flush()
+            return row
+
+        sent = message(State.SENT, mes_id="12345678901234567890", credits=15, sent_at=utcnow(),
+                       gateway_status=2)
+        failed = message(State.FAILED, body=UNBROKEN * 2, error_code=2904,
+                         error_text="SMS sending failed: the gateway refused the number "
+                                    + "9955991234567890123456789")
+        held = message(State.QUEUED, schedule_mode=ScheduleMode.HELD,
+                       send_at=utcnow() + timedelta(days=1), by=admin.id)
+        for state in (State.DELIVERED, State.UNKNOWN, State.CANCELED, State.SKIPPED):
+            message(state, recipient="99559912345678901234")
+        db.session.add_all([
+            MessageEvent(message_id=failed.id, state=State.QUEUED, detail="Created"),
+            MessageEvent(message_id=failed.id, state=State.FAILED, detail=failed.error_text),
+            MessageEvent(message_id=sent.id, state=State.SENT, gateway_status=2,
+                         detail="Accepted as " + sent.mes_id),
+        ])
+
+        campaign = Campaign(name="Autumn sale for the Batumi and Kutaisi branches " + UNBROKEN,
+                            body=LONG_TEXT + "{name}", sender="LONGSENDER1",
+                            idempotency_key="layout-test", recipient_count=4, invalid_count=2,
+                            duplicate_count=1, created_by_id=operator.id, paused=True)
+        db.session.add(campaign)
+        db.session.flush()
+        for state in (State.PAUSED, State.DELIVERED, State.FAILED, State.SENT):
+            message(state, campaign_id=campaign.id)
+
+        groups = [ContactGroup(name="Loyal customers of the Tbilisi, Batumi and Kutaisi shops"),
+                  ContactGroup(name=UNBROKEN[:60]), ContactGroup(name="Staff")]
+        contact = Contact(phone="995599123456", groups=groups[:2], fields={
+            "name": "Tamar Javakhishvili-Tsereteli-Abashidze-Dadiani",
+            "city": "Ozurgeti", "address": UNBROKEN,
+            "note": "prefers messages after 18:00, never on Sundays please"})
+        db.session.add_all([*groups, contact, Contact(phone="995555000001", fields={"name": "Nino"}),
+                            OptOut(phone="995577112233", reason="Asked by phone: " + UNBROKEN,
+                                   created_by_id=admin.id)])
+        template = MessageTemplate(name="Birthday greeting with a discount code", body=LONG_TEXT)
+        db.session.add_all([template, MessageTemplate(name="Mine", body=UNBROKEN,
+                                                      owner_id=admin.id)])
+        for action in ("login", "send", "resend", "user.disable"):
+            db.session.add(AuditEntry(user_id=operator.id, action=action, message_id=failed.id,
+                                      detail=f"{action}: " + UNBROKEN + " to 99559912345678901234"))
+        db.session.commit()
+
+        upload = tmp_path / "people.csv"
+        upload.write_text("Phone,Name,Favourite_shop_location_and_branch_name,Note\n"
+                          f"599 12 34 56,Tamar,{UNBROKEN},{LONG_TEXT}\n0555000001,Nino,Tbilisi,\n",
+                          encoding="utf-8")
+        with upload.open("rb") as stream:
+            token = save_upload(FileStorage(stream, filename="people.csv"))
+        return {"message": [sent.id, failed.id], "held": held.id, "campaign": campaign.id,
+                "contact": contact.id, "template": template.id, "user": operator.id,
+                "group": groups[0].id, "upload": token}
+
+
+def html_pages(app, seeded) -> list[str]:
+    """Every page: each GET route without parameters that answers HTML, then pages by id."""
+    from smsco.web.extensions import db
+    from smsco.web.models import User
+
+    web = app.test_client()
+    with app.app_context():
+        admin_id = db.session.scalar(db.select(User.id).filter_by(username="admin"))
+        with web.session_transaction() as session:
+            session["_user_id"] = str(admin_id)
+        rules = [rule.rule for rule in app.url_map.iter_rules()
+                 if "GET" in rule.methods and not rule.arguments]
+        pages = [path for path in sorted(rules)
+                 if (reply := web.get(path)).status_code == 200 and reply.mimetype == "text/html"]
+    ids = seeded
+    return pages + [
+        *(f"/messages/{message_id}" for message_id in ids["message"]),
+        f"/messages/{ids['held']}/edit", f"/campaigns/{ids['campaign']}",
+        f"/contacts/{ids['contact']}/edit", f"/templates/{ids['template']}/edit",
+        f"/admin/users/{ids['user']}/password", f"/contacts?group={ids['group']}",
+        f"/compose?template={ids['template']}", f"/contacts/import/{ids['upload']}",
+        f"/contacts/import/done?added=1234&updated=56&invalid=7&duplicates=8&group={ids['group']}",
+        "/no-such-page",
+    ]
+
+
+# -- checks ----------------------------------------------------------------------
+
+SERIOUS = ("serious", "critical")
+AXE = Axe()
+
+NAV_LINES = """() => {
+  const tops = [...document.querySelectorAll('nav[aria-label="Main"] a')]
+    .map((link) => Math.round(link.getBoundingClientRect().top));
+  return new Set(tops).size;
+}"""
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    """Log in by the fields' ids, so it works whatever the language."""
+    page.goto(base_url + "/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(base_url + "/")
+
+
+def sideways(page) -> int:
+    """How many pixels wider the page is than the window (0 when it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def serious_violations(page) -> list[str]:
+    results = AXE.run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results if v["impact"] in SERIOUS]
+
+
+def check_page(page, base_url: str, path: str) -> list[str]:
+    """The problems of one page: sideways scroll at each phone width, axe, the desktop nav."""
+    problems = []
+    page.set_viewport_size(PHONE)
+    page.goto(base_url + path)
+    for width in PHONE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": PHONE["height"]})
+        if (extra := sideways(page)) > 0:
+            problems.append(f"{path} at {width} px scrolls sideways by {extra} px")
+    problems += [f"{path} at 360 px: {v}" for v in serious_violations(page)]
+    page.set_viewport_size(DESKTOP)
+    if (lines := page.evaluate(NAV_LINES)) > 1:
+        problems.append(f"{path} at 1366 px: the navigation takes {lines} lines")
+    problems += [f"{path} at 1366 px: {v}" for v in serious_violations(page)]
+    return problems
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_fits_a_phone_and_passes_axe(language, app, live_server, seeded, browser):
+    pages = html_pages(app, seeded)
+    assert {"/", "/history", "/bulk", "/admin/audit", "/contacts"} <= set(pages)
+    context = browser.new_context(viewport=PHONE, timezone_id="Asia/Tbilisi")
+    context.add_cookies([{"name": "lang", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    problems = check_page(page, live_server.url, "/login")
+    log_in(page, live_server.url, "admin", ADMIN_PASSWORD)
+    for path in pages:
+        problems += check_page(page, live_server.url, path)
+    problems += check_bulk_preview(page, live_server.url)
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def check_bulk_preview(page, base_url: str) -> list[str]:
+    """The bulk page with a preview (a POST): groups ticked, pasted numbers, a long text."""
+    page.set_viewport_size(PHONE)
+    page.goto(base_url + "/bulk")
+    page.locator("#name").fill("Autumn sale " + UNBROKEN)
+    page.locator("input[name=groups]").first.check()
+    page.locator("#pasted").fill("599 12 34 56\n99559912345678901234\n12345")
+    page.locator("#message").fill(LONG_TEXT + UNBROKEN)
+    page.locator("button[value=preview]").click()
+    expect(page.locator(".bulk-preview")).to_be_visible()
+    return [f"bulk preview: {problem}" for problem in check_page_in_place(page)]
+
+
+def check_page_in_place(page) -> list[str]:
+    problems = []
+    for width in PHONE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": PHONE["height"]})
+        if (extra := sideways(page)) > 0:
+            problems.append(f"at {width} px scrolls sideways by {extra} px")
+    return problems + serious_violations(page)
+
+
+def test_first_run_page_fits_a_phone_and_passes_axe(live_server, page):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server.url + "/setup")
+    assert sideways(page) <= 0
+    assert serious_violations(page) == []
+
+
+# -- the header on a phone, the keyboard, focus rings ------------------------------------
+
+
+def test_phone_header_is_short_and_its_menu_opens(live_server, seeded, page):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server.url, OPERATOR, OPERATOR_PASSWORD)
+    header = page.locator("header").bounding_box()
+    assert header["height"] <= 0.12 * PHONE["height"]
+    expect(page.locator(".header-balance")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="History")).to_be_hidden()
+    page.locator("summary").first.click()
+    expect(nav.get_by_role("link", name="History")).to_be_visible()
+    nav.get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/history$"))
+
+
+def test_skip_link_comes_first_and_moves_focus_to_main(live_server, seeded, page):
+    log_in(page, live_server.url, "admin", ADMIN_PASSWORD)
+    page.keyboard.press("Tab")
+    skip = page.locator(":focus")
+    expect(skip).to_have_attribute("href", "#main")
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.evaluate("document.activeElement.tagName") == "MAIN"
+
+
+def test_phone_menu_works_by_keyboard_without_javascript(browser, live_server, seeded):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live_server.url, "admin", ADMIN_PASSWORD)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Contacts")).to_be_hidden()
+    for _ in range(10):  # the skip link, the brand, then the menu button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "SUMMARY":
+            break
+    page.keyboard.press("Enter")
+    expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Compose")
+    context.close()
+
+
+FOCUS_RINGS = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const contrast = (a, b) => {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const backdrop = (node) => {  // the first opaque background around the ring
+    for (let el = node.parentElement; el; el = el.parentElement) {
+      const color = rgb(getComputedStyle(el).backgroundColor);
+      if (color.length === 3 || color[3] === 1) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const element = document.activeElement;
+  if (element === document.body || element.dataset.ringSeen) return null;
+  element.dataset.ringSeen = "yes";
+  const style = getComputedStyle(element);
+  return {
+    name: (element.textContent || element.name || element.id || element.tagName).trim().slice(0, 30),
+    width: style.outlineStyle === 'none' ? 0 : parseFloat(style.outlineWidth),
+    contrast: contrast(rgb(style.outlineColor).slice(0, 3), backdrop(element)),
+  };
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_every_focus_ring_is_visible_against_its_background(viewport, live_server, seeded,
+                                                            page):
+    page.set_viewport_size(viewport)
+    log_in(page, live_server.url, "admin", ADMIN_PASSWORD)
+    weak = []
+    for path in ("/", "/bulk", f"/campaigns/{seeded['campaign']}"):
+        page.goto(live_server.url + path)
+        if viewport is PHONE:
+            page.locator("summary").first.click()  # the menu's links and Log out too
+        rings = 0
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(FOCUS_RINGS)
+            if ring is None:
+                break
+            rings += 1
+            if ring["width"] < 2 or ring["contrast"] < 3:
+                weak.append(f"{path}: {ring}")
+        assert rings > 10
+    assert weak == []
