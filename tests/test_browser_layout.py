@@ -19,6 +19,26 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from werkzeug.datastructures import FileStorage
 
+from smsco.web.admin.settings import OPTOUT_FOOTER, set_setting
+from smsco.web.contacts.importing import save_upload
+from smsco.web.extensions import db
+from smsco.web.models import (
+    AuditEntry,
+    BalanceSnapshot,
+    Campaign,
+    Contact,
+    ContactGroup,
+    Message,
+    MessageEvent,
+    MessageTemplate,
+    OptOut,
+    Role,
+    ScheduleMode,
+    State,
+    User,
+    utcnow,
+)
+
 from .conftest import ADMIN_PASSWORD, OPERATOR_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,89 +61,99 @@ UNBROKEN = "sakartvelosrespublikisparlamentisshenobashimdebareobsmtavarisakonfer
 @pytest.fixture
 def seeded(app, tmp_path):
     """Two users and something on every page; returns the ids the pages need."""
-    from smsco.web.admin.settings import OPTOUT_FOOTER, set_setting
-    from smsco.web.contacts.importing import save_upload
-    from smsco.web.extensions import db
-    from smsco.web.models import (
-        AuditEntry, BalanceSnapshot, Campaign, Contact, ContactGroup, Message,
-        MessageEvent, MessageTemplate, OptOut, Role, ScheduleMode, State, User, utcnow)
-
     app.config["SMSCO_UPLOAD_DIR"] = str(tmp_path / "uploads")
     with app.app_context():
-        admin = User(username="admin", role=Role.ADMIN)
-        admin.set_password(ADMIN_PASSWORD)
-        operator = User(username=OPERATOR, role=Role.OPERATOR, last_login_at=utcnow())
-        operator.set_password(OPERATOR_PASSWORD)
-        db.session.add_all([admin, operator, BalanceSnapshot(balance=Decimal("1234.56"))])
-        db.session.flush()
-        set_setting(OPTOUT_FOOTER, "STOP 91234", admin)
-
-        def message(state, body=LONG_TEXT, **fields):
-            row = Message(recipient=fields.pop("recipient", "995599123456"), body=body,
-                          state=state, sender=fields.pop("sender", "LONGSENDER1"),
-                          created_by_id=fields.pop("by", operator.id), **fields)
-            db.session.add(row)
-            db.session.flush()
-            return row
-
-        sent = message(State.SENT, mes_id="12345678901234567890", credits=15, sent_at=utcnow(),
-                       gateway_status=2)
-        failed = message(State.FAILED, body=UNBROKEN * 2, error_code=2904,
-                         error_text="SMS sending failed: the gateway refused the number "
-                                    + "9955991234567890123456789")
-        held = message(State.QUEUED, schedule_mode=ScheduleMode.HELD,
-                       send_at=utcnow() + timedelta(days=1), by=admin.id)
-        for state in (State.DELIVERED, State.UNKNOWN, State.CANCELED, State.SKIPPED):
-            message(state, recipient="99559912345678901234")
-        db.session.add_all([
-            MessageEvent(message_id=failed.id, state=State.QUEUED, detail="Created"),
-            MessageEvent(message_id=failed.id, state=State.FAILED, detail=failed.error_text),
-            MessageEvent(message_id=sent.id, state=State.SENT, gateway_status=2,
-                         detail="Accepted as " + sent.mes_id),
-        ])
-
-        campaign = Campaign(name="Autumn sale for the Batumi and Kutaisi branches " + UNBROKEN,
-                            body=LONG_TEXT + "{name}", sender="LONGSENDER1",
-                            idempotency_key="layout-test", recipient_count=4, invalid_count=2,
-                            duplicate_count=1, created_by_id=operator.id, paused=True)
-        db.session.add(campaign)
-        db.session.flush()
-        for state in (State.PAUSED, State.DELIVERED, State.FAILED, State.SENT):
-            message(state, campaign_id=campaign.id)
-
-        groups = [ContactGroup(name="Loyal customers of the Tbilisi, Batumi and Kutaisi shops"),
-                  ContactGroup(name=UNBROKEN[:60]), ContactGroup(name="Staff")]
-        contact = Contact(phone="995599123456", groups=groups[:2], fields={
-            "name": "Tamar Javakhishvili-Tsereteli-Abashidze-Dadiani",
-            "city": "Ozurgeti", "address": UNBROKEN,
-            "note": "prefers messages after 18:00, never on Sundays please"})
-        db.session.add_all([*groups, contact, Contact(phone="995555000001", fields={"name": "Nino"}),
-                            OptOut(phone="995577112233", reason="Asked by phone: " + UNBROKEN,
-                                   created_by_id=admin.id)])
-        template = MessageTemplate(name="Birthday greeting with a discount code", body=LONG_TEXT)
-        db.session.add_all([template, MessageTemplate(name="Mine", body=UNBROKEN,
-                                                      owner_id=admin.id)])
+        admin, operator = add_users()
+        ids = add_messages(admin, operator)
+        ids.update(add_contacts(admin), template=add_templates(admin), user=operator.id)
         for action in ("login", "send", "resend", "user.disable"):
-            db.session.add(AuditEntry(user_id=operator.id, action=action, message_id=failed.id,
-                                      detail=f"{action}: " + UNBROKEN + " to 99559912345678901234"))
+            db.session.add(AuditEntry(user_id=operator.id, action=action,
+                                      message_id=ids["message"][1],
+                                      detail=f"{action}: {UNBROKEN} to 99559912345678901234"))
         db.session.commit()
-
-        upload = tmp_path / "people.csv"
-        upload.write_text("Phone,Name,Favourite_shop_location_and_branch_name,Note\n"
-                          f"599 12 34 56,Tamar,{UNBROKEN},{LONG_TEXT}\n0555000001,Nino,Tbilisi,\n",
-                          encoding="utf-8")
-        with upload.open("rb") as stream:
-            token = save_upload(FileStorage(stream, filename="people.csv"))
-        return {"message": [sent.id, failed.id], "held": held.id, "campaign": campaign.id,
-                "contact": contact.id, "template": template.id, "user": operator.id,
-                "group": groups[0].id, "upload": token}
+        ids["upload"] = upload_file(tmp_path / "people.csv")
+    return ids
 
 
-def html_pages(app, seeded) -> list[str]:
+def add_users() -> tuple[User, User]:
+    """The administrator, an operator with a long name, a balance and an opt-out footer."""
+    admin = User(username="admin", role=Role.ADMIN)
+    admin.set_password(ADMIN_PASSWORD)
+    operator = User(username=OPERATOR, role=Role.OPERATOR, last_login_at=utcnow())
+    operator.set_password(OPERATOR_PASSWORD)
+    db.session.add_all([admin, operator, BalanceSnapshot(balance=Decimal("1234.56"))])
+    db.session.flush()
+    set_setting(OPTOUT_FOOTER, "STOP 91234", admin)
+    return admin, operator
+
+
+def add_message(state: str, by: User, body: str = LONG_TEXT, **fields) -> Message:
+    fields = {"recipient": "995599123456", "sender": "LONGSENDER1", **fields}
+    message = Message(state=state, body=body, created_by_id=by.id, **fields)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def add_messages(admin: User, operator: User) -> dict:
+    """Messages in every state, a failed one with its timeline, a held one, a campaign."""
+    sent = add_message(State.SENT, operator, mes_id="12345678901234567890", credits=15,
+                       sent_at=utcnow(), gateway_status=2)
+    failed = add_message(State.FAILED, operator, UNBROKEN * 2, error_code=2904,
+                         error_text="SMS sending failed: the number 9955991234567890123456789")
+    held = add_message(State.QUEUED, admin, schedule_mode=ScheduleMode.HELD,
+                       send_at=utcnow() + timedelta(days=1))
+    for state in (State.DELIVERED, State.UNKNOWN, State.CANCELED, State.SKIPPED):
+        add_message(state, operator, recipient="99559912345678901234")
+    db.session.add_all([
+        MessageEvent(message_id=failed.id, state=State.QUEUED, detail="Created"),
+        MessageEvent(message_id=failed.id, state=State.FAILED, detail=failed.error_text),
+        MessageEvent(message_id=sent.id, state=State.SENT, gateway_status=2,
+                     detail="Accepted as " + sent.mes_id),
+    ])
+    campaign = Campaign(name="Autumn sale for the Batumi and Kutaisi branches " + UNBROKEN,
+                        body=LONG_TEXT + "{name}", sender="LONGSENDER1", paused=True,
+                        idempotency_key="layout-test", recipient_count=4, invalid_count=2,
+                        duplicate_count=1, created_by_id=operator.id)
+    db.session.add(campaign)
+    db.session.flush()
+    for state in (State.PAUSED, State.DELIVERED, State.FAILED, State.SENT):
+        add_message(state, operator, campaign_id=campaign.id)
+    return {"message": [sent.id, failed.id], "held": held.id, "campaign": campaign.id}
+
+
+def add_contacts(admin: User) -> dict:
+    """Groups with long names, a contact with long fields, an opted-out number."""
+    groups = [ContactGroup(name="Loyal customers of the Tbilisi, Batumi and Kutaisi shops"),
+              ContactGroup(name=UNBROKEN[:60]), ContactGroup(name="Staff")]
+    contact = Contact(phone="995599123456", groups=groups[:2], fields={
+        "name": "Tamar Javakhishvili-Tsereteli-Abashidze-Dadiani", "city": "Ozurgeti",
+        "address": UNBROKEN, "note": "prefers messages after 18:00, never on Sundays please"})
+    db.session.add_all([*groups, contact, Contact(phone="995555000001", fields={}),
+                        OptOut(phone="995577112233", reason="Asked by phone: " + UNBROKEN,
+                               created_by_id=admin.id)])
+    db.session.flush()
+    return {"contact": contact.id, "group": groups[0].id}
+
+
+def add_templates(admin: User) -> int:
+    template = MessageTemplate(name="Birthday greeting with a discount code", body=LONG_TEXT)
+    db.session.add_all([template, MessageTemplate(name="Mine", body=UNBROKEN, owner_id=admin.id)])
+    db.session.flush()
+    return template.id
+
+
+def upload_file(path) -> str:
+    """A contacts file waiting for its column mapping; returns its token."""
+    path.write_text("Phone,Name,Favourite_shop_location_and_branch_name,Note\n"
+                    f"599 12 34 56,Tamar,{UNBROKEN},{LONG_TEXT}\n0555000001,Nino,Tbilisi,\n",
+                    encoding="utf-8")
+    with path.open("rb") as stream:
+        return save_upload(FileStorage(stream, filename=path.name))
+
+
+def html_pages(app, ids: dict) -> list[str]:
     """Every page: each GET route without parameters that answers HTML, then pages by id."""
-    from smsco.web.extensions import db
-    from smsco.web.models import User
-
     web = app.test_client()
     with app.app_context():
         admin_id = db.session.scalar(db.select(User.id).filter_by(username="admin"))
@@ -133,9 +163,8 @@ def html_pages(app, seeded) -> list[str]:
                  if "GET" in rule.methods and not rule.arguments]
         pages = [path for path in sorted(rules)
                  if (reply := web.get(path)).status_code == 200 and reply.mimetype == "text/html"]
-    ids = seeded
-    return pages + [
-        *(f"/messages/{message_id}" for message_id in ids["message"]),
+    return [
+        *pages, *(f"/messages/{message_id}" for message_id in ids["message"]),
         f"/messages/{ids['held']}/edit", f"/campaigns/{ids['campaign']}",
         f"/contacts/{ids['contact']}/edit", f"/templates/{ids['template']}/edit",
         f"/admin/users/{ids['user']}/password", f"/contacts?group={ids['group']}",
@@ -236,12 +265,14 @@ def check_bulk_preview(page, base_url: str) -> list[str]:
     return [f"bulk preview: {problem}" for problem in check_page_in_place(page)]
 
 
-
 def test_first_run_page_fits_a_phone_and_passes_axe(live_server, page):
-    page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(live_server.url + "/setup")
-    assert sideways(page) <= 0
-    assert serious_violations(page) == []
+    problems = []
+    for language in LANGUAGES:
+        page.context.add_cookies([{"name": "lang", "value": language, "url": live_server.url}])
+        page.set_viewport_size(PHONE)
+        page.goto(live_server.url + "/setup")
+        problems += [f"/setup in {language} {problem}" for problem in check_page_in_place(page)]
+    assert not problems, "\n".join(problems)
 
 
 # -- the header on a phone, the keyboard, focus rings ------------------------------------
@@ -292,7 +323,7 @@ def test_phone_menu_works_by_keyboard_without_javascript(browser, live_server, s
 FOCUS_RINGS = """() => {
   const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
   const luminance = ([r, g, b]) => {
-    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const lin = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
     return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   };
   const contrast = (a, b) => {
@@ -311,7 +342,7 @@ FOCUS_RINGS = """() => {
   element.dataset.ringSeen = "yes";
   const style = getComputedStyle(element);
   return {
-    name: (element.textContent || element.name || element.id || element.tagName).trim().slice(0, 30),
+    name: (element.textContent || element.name || element.tagName).trim().slice(0, 30),
     width: style.outlineStyle === 'none' ? 0 : parseFloat(style.outlineWidth),
     contrast: contrast(rgb(style.outlineColor).slice(0, 3),
                        backdrop(element, parseFloat(style.outlineOffset) < 0)),
