@@ -28,6 +28,7 @@ from smsco.web.models import (
     Campaign,
     Contact,
     ContactGroup,
+    GatewayAlert,
     Message,
     MessageEvent,
     MessageTemplate,
@@ -61,7 +62,8 @@ UNBROKEN = "sakartvelosrespublikisparlamentisshenobashimdebareobsmtavarisakonfer
 @pytest.fixture
 def seeded(app, tmp_path):
     """Two users and something on every page; returns the ids the pages need."""
-    app.config["SMSCO_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    # The demo badge and a paused-sending banner crowd the header as much as it gets.
+    app.config.update(SMSCO_UPLOAD_DIR=str(tmp_path / "uploads"), SMSCO_DEMO=True)
     with app.app_context():
         admin, operator = add_users()
         ids = add_messages(admin, operator)
@@ -76,12 +78,13 @@ def seeded(app, tmp_path):
 
 
 def add_users() -> tuple[User, User]:
-    """The administrator, an operator with a long name, a balance and an opt-out footer."""
+    """The administrator, an operator with a long name, a balance, an alert, a footer."""
     admin = User(username="admin", role=Role.ADMIN)
     admin.set_password(ADMIN_PASSWORD)
     operator = User(username=OPERATOR, role=Role.OPERATOR, last_login_at=utcnow())
     operator.set_password(OPERATOR_PASSWORD)
-    db.session.add_all([admin, operator, BalanceSnapshot(balance=Decimal("1234.56"))])
+    db.session.add_all([admin, operator, BalanceSnapshot(balance=Decimal("1234.56")),
+                        GatewayAlert(kind="credit", detail="2906")])
     db.session.flush()
     set_setting(OPTOUT_FOOTER, "STOP 91234", admin)
     return admin, operator
