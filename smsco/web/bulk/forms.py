@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -22,6 +21,7 @@ from smsco import text
 from ..compose.forms import SendOptionsForm
 from ..contacts.importing import EXTENSIONS
 from ..params import form_id
+from ..ui.fields import CheckboxListField
 from .campaigns import PLACEHOLDER
 
 #: The last column a spreadsheet can have (XFD, counted from 0).
@@ -33,7 +33,7 @@ class BulkForm(SendOptionsForm):
 
     name = StringField("Campaign name", validators=[DataRequired("Name the campaign."),
                                                     Length(max=120)])
-    groups = SelectMultipleField("Groups", coerce=form_id, validate_choice=False)
+    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
         FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
     file_token = HiddenField()

@@ -6,13 +6,14 @@ import re
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco.phones import normalize
 
 from ..params import form_id
+from ..ui.fields import CheckboxListField
 from .importing import EXTENSIONS, field_name
 
 _FIELD_LINE = re.compile(r"^\s*([^:=]+?)\s*[:=]\s*(.*?)\s*$")
@@ -31,7 +32,7 @@ class ContactForm(FlaskForm):
     phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     other_fields = TextAreaField("Other fields", validators=[Optional()])
-    groups = SelectMultipleField("Groups", coerce=form_id, validate_choice=False)
+    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
 
     def validate_phone(self, field) -> None:
         _normalized(field)

@@ -4,7 +4,7 @@
 into what operators read; ``header`` gives every page the balance and alerts;
 ``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG;
 ``i18n`` chooses the language (Flask-Babel); ``causes`` words why a message
-failed and what to do.
+failed and what to do; ``fields`` holds shared form fields.
 Nothing here changes data.
 """
 
