@@ -71,6 +71,12 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_EXTRA_CHARS": env("SMSCO_EXTRA_CHARS") or "",
         "SMSCO_PRICE_PER_PART": int(env("SMSCO_PRICE_PER_PART") or 5),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
+        # Uploads (contacts import, bulk recipients): a larger request is answered 413.
+        "MAX_CONTENT_LENGTH": int(float(env("SMSCO_UPLOAD_MAX_MB") or 20) * 1024 * 1024),
+        "SMSCO_UPLOAD_MAX_ROWS": int(env("SMSCO_UPLOAD_MAX_ROWS") or 200_000),
+        "SMSCO_UPLOAD_MAX_COLUMNS": int(env("SMSCO_UPLOAD_MAX_COLUMNS") or 100),
+        "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 1_000_000),
+        "SMSCO_UPLOAD_MAX_UNPACKED_MB": int(env("SMSCO_UPLOAD_MAX_UNPACKED_MB") or 100),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,

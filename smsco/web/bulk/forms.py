@@ -19,7 +19,7 @@ from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
 from ..compose.forms import SendOptionsForm
-from ..contacts.importing import EXTENSIONS
+from ..contacts.importing import CHOOSE_A_FILE, EXTENSIONS
 from .campaigns import PLACEHOLDER
 
 
@@ -30,7 +30,7 @@ class BulkForm(SendOptionsForm):
                                                     Length(max=120)])
     groups = SelectMultipleField("Groups", coerce=int, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
-        FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
+        FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
     file_token = HiddenField()
     file_name = HiddenField()
     phone_column = IntegerField("Number column", validators=[Optional()])

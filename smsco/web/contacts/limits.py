@@ -1,0 +1,312 @@
+"""What an uploaded file may hold, checked before anything parses it.
+
+A workbook (XLSX) is a zip of XML parts. Before openpyxl sees it, the zip's
+directory is checked (parts that unpack past a cap or at an absurd ratio are
+refused: a 1 MB file can unpack to gigabytes) and then every part is
+unpacked once in small chunks and scanned as raw bytes, without building a
+tree, for rows, cells, shared strings and columns. Parts that openpyxl parses
+whole (styles, workbook, relationships) must stay small, since a tree costs
+twenty times its XML.
+
+A text file (CSV, TSV, Excel's "Unicode text") must be UTF-8 (with or
+without BOM), UTF-16, or Windows-1251 that reads as Russian; anything else
+is refused with a message, so no replacement character ever reaches a
+contact. Every refusal is an ``ImportFileError`` whose text names the limit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from xml.parsers.expat import ExpatError, ParserCreate
+
+from flask import current_app, has_app_context
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+MB = 1024 * 1024
+MAX_RATIO = 200  # unpacked / packed; deflate peaks near 1000, real sheets stay below ~50
+RATIO_FROM = MB  # small parts may compress at any ratio: they cannot hurt
+WHOLE_PART_LIMIT = 4 * MB  # a part parsed as one tree (styles, workbook, rels)
+STREAMED_PART = re.compile(r"xl/(worksheets/[^/]+|sharedStrings)\.xml")
+MAX_PARTS = 10_000
+EXCEL_MAX_ROWS = 1_048_576  # rows a sheet can have in Excel; openpyxl keeps each in memory
+MAX_LINE_CHARS = MB  # a CSV row longer than this is not a contacts list
+CHUNK = MB
+TAG_LIMIT = 65536
+
+# The zip signatures: an XLSX (or any zip), and the OLE2 container of .xls and of
+# password-protected workbooks.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|si)(?![\w.:-])([^<>]*)>")
+_CELL_COLUMN = re.compile(rb'\sr\s*=\s*["\']\$?([A-Za-z]{1,3})')
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WORD = re.compile(r"[^\W\d_]+")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+class ImportFileError(Exception):
+    """The file cannot be read; the text says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most an upload may hold (``SMSCO_UPLOAD_MAX_*``)."""
+
+    rows: int = 200_000
+    columns: int = 100
+    cells: int = 1_000_000  # XLSX cells, all sheets: bounds openpyxl's time
+    unpacked: int = 100 * MB  # XLSX, all parts unpacked
+
+    @classmethod
+    def current(cls) -> Limits:
+        """The configured limits (the defaults outside an app)."""
+        if not has_app_context():
+            return cls()
+        config = current_app.config
+        return cls(rows=config.get("SMSCO_UPLOAD_MAX_ROWS", cls.rows),
+                   columns=config.get("SMSCO_UPLOAD_MAX_COLUMNS", cls.columns),
+                   cells=config.get("SMSCO_UPLOAD_MAX_CELLS", cls.cells),
+                   unpacked=config.get("SMSCO_UPLOAD_MAX_UNPACKED_MB", 100) * MB)
+
+
+# -- messages (each names its limit) ----------------------------------------------------
+
+
+def too_many_rows(limits: Limits) -> ImportFileError:
+    return ImportFileError(_("The file has more than %(limit)s rows. Split it into files "
+                             "of at most %(limit)s rows.", limit=format_decimal(limits.rows)))
+
+
+def too_many_columns(limits: Limits) -> ImportFileError:
+    return ImportFileError(_("The file has more than %(limit)s columns. Keep the columns you "
+                             "need (at most %(limit)s) and upload it again.",
+                             limit=format_decimal(limits.columns)))
+
+
+def not_a_workbook() -> ImportFileError:
+    return ImportFileError(_("This file is not a readable XLSX workbook. Open it in Excel and "
+                             "save it again as .xlsx, or as CSV UTF-8."))
+
+
+def _too_many_cells(limits: Limits) -> ImportFileError:
+    return ImportFileError(_("The workbook has more than %(limit)s cells. Save only the sheet "
+                             "and the columns you need, or split it into smaller files.",
+                             limit=format_decimal(limits.cells)))
+
+
+def _unpacks_too_big(limit_bytes: int) -> ImportFileError:
+    return ImportFileError(_("The workbook unpacks to more than %(limit)s MB. Save only the sheet "
+                             "and the columns you need, or save it as CSV UTF-8.",
+                             limit=format_decimal(limit_bytes // MB)))
+
+
+# -- workbooks ----------------------------------------------------------------------------
+
+
+def check_workbook(path: Path, limits: Limits | None = None) -> None:
+    """Refuse a workbook that would cost too much to parse; ``ImportFileError`` says why."""
+    limits = limits or Limits.current()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            _check_directory(parts, limits)
+            tally = _PartTally(limits)
+            for part in parts:
+                with archive.open(part) as source:
+                    tally.scan(source, xml=part.filename.endswith((".xml", ".rels")))
+    except ImportFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+            RuntimeError, NotImplementedError, ValueError, ExpatError):
+        # Damaged, encrypted or packed with a method zipfile does not know.
+        raise not_a_workbook() from None
+
+
+def _check_directory(parts: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Sizes and ratios from the zip directory, before anything is unpacked.
+
+    zipfile never unpacks more than a part's declared size (and then checks the
+    CRC), so the declared sizes bound the work that follows.
+    """
+    if len(parts) > MAX_PARTS:
+        raise not_a_workbook()
+    if sum(part.file_size for part in parts) > limits.unpacked:
+        raise _unpacks_too_big(limits.unpacked)
+    for part in parts:
+        if part.file_size > RATIO_FROM and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            raise ImportFileError(_(
+                "The workbook unpacks to more than %(ratio)s times its size, which a real "
+                "spreadsheet never does. It was refused; save it again from Excel.",
+                ratio=format_decimal(MAX_RATIO)))
+        if part.file_size > WHOLE_PART_LIMIT and not STREAMED_PART.fullmatch(part.filename):
+            raise _unpacks_too_big(WHOLE_PART_LIMIT)
+
+
+class _PartTally:
+    """Counts rows, cells and shared strings over every part, row by row, from raw bytes.
+
+    Cells are counted wherever they are, so a sheet at an unusual path is
+    counted too. A row's width is its cell count and its last cell's column.
+    """
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.rows = self.data_rows = self.cells = self.strings = 0
+        self.row_cells, self.last_cell = 0, b""
+
+    def scan(self, source, xml: bool) -> None:
+        """Read one part in chunks; a tag cut by a chunk's end waits for the next chunk.
+
+        An XML part also goes through expat (in C, no tree kept), so malformed XML
+        is refused here rather than halfway through an import.
+        """
+        carry, first = b"", True
+        checker = ParserCreate() if xml else None
+        while True:
+            chunk = source.read(CHUNK)
+            if checker is not None:
+                checker.Parse(chunk, not chunk)
+            text = carry + chunk
+            if first and _DTD.search(text[:8192]):  # entities can expand without bound
+                raise not_a_workbook()
+            first = False
+            carry = b""
+            cut = text.rfind(b"<")
+            # An unfinished tag waits for the next chunk; one longer than TAG_LIMIT is
+            # garbage (openpyxl refuses it), and carrying it would copy it again and again.
+            if chunk and cut >= 0 and len(text) - cut < TAG_LIMIT and b">" not in text[cut:]:
+                text, carry = text[:cut], text[cut:]
+            self._count(text)
+            if not chunk:
+                self._end_row()
+                return
+
+    def _count(self, text: bytes) -> None:
+        for match in _TAG.finditer(text):
+            tag = match.group(1)
+            if tag == b"c":
+                self.row_cells += 1
+                self.last_cell = match.group(2)
+                self.cells += 1
+            elif tag == b"row":
+                self._end_row()
+                self.rows += 1
+            else:
+                self.strings += 1
+        if max(self.cells, self.strings) > self.limits.cells:
+            raise _too_many_cells(self.limits)
+        if self.rows > EXCEL_MAX_ROWS:
+            raise too_many_rows(self.limits)
+
+    def _end_row(self) -> None:
+        if not self.row_cells:
+            return
+        if (self.row_cells > self.limits.columns
+                or column_index(self.last_cell) > self.limits.columns):
+            raise too_many_columns(self.limits)
+        self.data_rows += 1
+        if self.data_rows > self.limits.rows + 1:  # one more: the header
+            raise too_many_rows(self.limits)
+        self.row_cells, self.last_cell = 0, b""
+
+
+def column_index(attributes: bytes) -> int:
+    """The 1-based column of a cell from its ``r="AB12"`` attribute (0 without one)."""
+    match = _CELL_COLUMN.search(attributes)
+    index = 0
+    for letter in (match.group(1).upper() if match else b""):
+        index = index * 26 + letter - 64
+    return index
+
+
+# -- text files ---------------------------------------------------------------------------
+
+
+def not_text() -> ImportFileError:
+    return ImportFileError(_("This file is not a text (CSV) file. Upload a CSV or XLSX file: "
+                             "in Excel, use Save As → CSV UTF-8 or Excel Workbook."))
+
+
+def unknown_encoding() -> ImportFileError:
+    return ImportFileError(_("The letters in this file are in an encoding we cannot recognize "
+                             "(we read UTF-8, UTF-16 and Windows-1251). In Excel, use Save As → "
+                             "CSV UTF-8 and upload that file."))
+
+
+def text_encoding(path: Path) -> str:
+    """The encoding a text upload is read with, or ``ImportFileError`` (never a guess that
+    would turn letters into replacement characters)."""
+    with open(path, "rb") as handle:
+        head = handle.read(CHUNK)
+        for bom, encoding in _BOMS:
+            if head.startswith(bom):
+                return _checked(head, encoding)
+        if b"\0" in head:
+            return _checked(head, _utf16_without_bom(head))
+        if _is_utf8(head, handle):
+            return _checked(head, "utf-8")
+    try:
+        text = head.decode("cp1251")
+    except UnicodeDecodeError:  # 0x98 is no character in Windows-1251
+        raise unknown_encoding() from None
+    if _CONTROL.search(text):
+        raise not_text()
+    if not _reads_as_russian(text):
+        raise unknown_encoding()
+    return "cp1251"
+
+
+def _checked(head: bytes, encoding: str) -> str:
+    """``encoding`` if the head decodes with it to text without control characters."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError:
+        raise unknown_encoding() from None
+    if _CONTROL.search(text):
+        raise not_text()
+    return encoding
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 little or big endian, told by where ASCII characters put their zero bytes."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    pairs = len(head) // 2 or 1
+    if odd * 4 >= pairs and even * 20 <= odd:
+        return "utf-16-le"
+    if even * 4 >= pairs and odd * 20 <= even:
+        return "utf-16-be"
+    raise not_text()
+
+
+def _is_utf8(head: bytes, handle) -> bool:
+    """Whether the whole file is valid UTF-8 (read in chunks: a late é would break it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunk = head
+    try:
+        while chunk:
+            decoder.decode(chunk)
+            chunk = handle.read(CHUNK)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _reads_as_russian(text: str) -> bool:
+    """Windows-1251 bytes read as Cyrillic words; Western accents read as a mix ("Cafй")."""
+    cyrillic = [word for word in _WORD.findall(text) if any(_is_cyrillic(c) for c in word)]
+    mixed = sum(1 for word in cyrillic if not all(_is_cyrillic(c) for c in word))
+    return bool(cyrillic) and mixed * 10 <= len(cyrillic)
+
+
+def _is_cyrillic(char: str) -> bool:
+    return "\u0400" <= char <= "\u04ff"
