@@ -267,7 +267,7 @@ def inspect(path: Path, sample: int = SAMPLE_ROWS) -> Sheet:
         if len(head) > sample:
             break
     if not head:
-        raise ImportFileError(_("The file has no rows."))
+        raise _no_rows()
     first = head[0]
     has_header = not any(_is_phone(cell) for cell in first if cell)
     if has_header:
@@ -414,10 +414,15 @@ def check_upload(path: Path, limits: Limits | None = None) -> None:
     """Refuse a file that breaks a limit, before a page parses it: a workbook by a scan of
     its raw parts, a text file by one quick read of every row."""
     if path.suffix == ".xlsx":
-        check_workbook(path, limits)
-        return
-    for _row in iter_rows(path, limits):
-        pass
+        rows = check_workbook(path, limits)
+    else:
+        rows = sum(1 for _row in iter_rows(path, limits))
+    if not rows:
+        raise _no_rows()
+
+
+def _no_rows() -> ImportFileError:
+    return ImportFileError(_("The file has no rows."))
 
 
 def save_report(problems: list[RowProblem]) -> str | None:

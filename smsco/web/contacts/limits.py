@@ -112,8 +112,9 @@ def _unpacks_too_big(limit_bytes: int) -> ImportFileError:
 # -- workbooks ----------------------------------------------------------------------------
 
 
-def check_workbook(path: Path, limits: Limits | None = None) -> None:
-    """Refuse a workbook that would cost too much to parse; ``ImportFileError`` says why."""
+def check_workbook(path: Path, limits: Limits | None = None) -> int:
+    """Refuse a workbook that would cost too much to parse (``ImportFileError`` says why);
+    returns how many rows hold cells."""
     limits = limits or Limits.current()
     try:
         with zipfile.ZipFile(path) as archive:
@@ -123,6 +124,7 @@ def check_workbook(path: Path, limits: Limits | None = None) -> None:
             for part in parts:
                 with archive.open(part) as source:
                     tally.scan(source, xml=part.filename.endswith((".xml", ".rels")))
+            return tally.data_rows
     except ImportFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,

@@ -183,6 +183,9 @@ def contacts_csv(batch: int = 5000) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(safe_row(["phone", *names, "groups"]))
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     after = 0
     while True:
         rows = list(db.session.scalars(select(Contact).where(Contact.id > after)
