@@ -181,3 +181,13 @@ def long_line_csv(path: Path, cells: int = 600_000) -> Path:
     """A CSV whose one line holds 600,000 cells: a row read whole would fill the memory."""
     path.write_text("Phone,Name\n599445448" + ",ab" * cells + "\n", encoding="utf-8")
     return path
+
+
+def dense_csv(path: Path, rows: int = 180_000, columns: int = 50) -> Path:
+    """A CSV as dense as the default request limit allows: one-letter cells, ~20 MB."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(["Phone", "Name", *(f"f{i}" for i in range(columns - 2))]) + "\n")
+        tail = ",a" * (columns - 1) + "\n"
+        for n in range(rows):
+            handle.write(f"{599000000 + n}{tail}")
+    return path

@@ -110,7 +110,8 @@ HOSTILE = [
     ("zip bomb: 1 MB unpacking to 1 GiB", "bomb", "people.xlsx",
      "The workbook unpacks to more than 100 MB.", {}),
     ("zip bomb under a higher size cap: the ratio", "bomb", "people.xlsx",
-     "The workbook unpacks to more than 200 times its size", {"SMSCO_UPLOAD_MAX_UNPACKED_MB": 4096}),
+     "The workbook unpacks to more than 200 times its size",
+     {"SMSCO_UPLOAD_MAX_UNPACKED_MB": 4096}),
     ("16,384-column workbook", "wide", "wide.xlsx", "The file has more than 100 columns.", {}),
     ("workbook over the row limit", lambda t: _xlsx(t, ([599000000 + n] for n in range(13))),
      "rows.xlsx", "The file has more than 10 rows.", {"SMSCO_UPLOAD_MAX_ROWS": 10}),
@@ -194,6 +195,23 @@ def test_a_file_over_max_content_length_gets_a_plain_413_page(app, logged_in, ur
     assert "The file is too large" in text and "Files up to 1 MB can be uploaded." in text
     assert "Traceback" not in text
     assert contacts(app) == EXISTING
+    assert kept_files(app) == []
+
+
+def test_over_real_http_the_413_page_arrives_and_nothing_is_kept(app, live_server, users):
+    """The server answers before reading a 30 MB body, and the browser still gets the page."""
+    import requests
+
+    from .conftest import ADMIN_PASSWORD
+
+    app.config["MAX_CONTENT_LENGTH"] = 1 * MB
+    with requests.Session() as session:
+        session.post(f"{live_server.url}/login", data={"username": "admin",
+                                                      "password": ADMIN_PASSWORD})
+        response = session.post(f"{live_server.url}/contacts/import", headers=EN, timeout=30,
+                                files={"file": ("big.csv", b"5" * (30 * MB))})
+    assert response.status_code == 413
+    assert "Files up to 1 MB can be uploaded." in html.unescape(response.text)
     assert kept_files(app) == []
 
 

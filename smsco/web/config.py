@@ -75,7 +75,7 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": int(float(env("SMSCO_UPLOAD_MAX_MB") or 20) * 1024 * 1024),
         "SMSCO_UPLOAD_MAX_ROWS": int(env("SMSCO_UPLOAD_MAX_ROWS") or 200_000),
         "SMSCO_UPLOAD_MAX_COLUMNS": int(env("SMSCO_UPLOAD_MAX_COLUMNS") or 100),
-        "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 1_000_000),
+        "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 750_000),
         "SMSCO_UPLOAD_MAX_UNPACKED_MB": int(env("SMSCO_UPLOAD_MAX_UNPACKED_MB") or 100),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
