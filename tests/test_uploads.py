@@ -271,6 +271,26 @@ def test_a_workbook_claiming_16384_columns_reads_its_real_width(app, logged_in, 
     assert re.search(r'data-count="valid">198<', text)
 
 
+def test_a_damaged_cell_deep_in_a_workbook_stops_the_import_truthfully(app, logged_in,
+                                                                         tmp_path):
+    """Well-formed XML, so the checks pass; row 9 holds a "number" that is not one."""
+    rows = [hostile_files._row(1, ["Phone", "Name"]),
+            *(hostile_files._row(n, [555123400 + n, f"Name {n}"]) for n in range(2, 9)),
+            b'<row r="9"><c r="A9"><v>not a number</v></c></row>',
+            hostile_files._row(10, [555123499, "After"])]
+    path = hostile_files.workbook(tmp_path / "damaged.xlsx", [hostile_files.SHEET_HEAD, *rows,
+                                                              hostile_files.SHEET_TAIL])
+    response = upload_contacts(logged_in, path.read_bytes(), "damaged.xlsx")
+    mapping = response.headers["Location"]
+    response = logged_in.post(mapping, headers=EN, follow_redirects=True, data={
+        "column-0": "__phone__", "column-1": "name"})
+    assert "The import stopped. Row 9 of the workbook cannot be read" in page_text(response)
+    assert "The rows before it were imported." in page_text(response)
+    imported = contacts(app)
+    assert imported["995599445448"] == EXISTING["995599445448"]
+    assert sorted(imported) == sorted([*EXISTING, *(f"995{555123400 + n}" for n in range(2, 9))])
+
+
 # -- names typed on the mapping form, and export headers ------------------------------------
 
 
@@ -348,3 +368,36 @@ def test_a_server_serving_a_crafted_workbook_stays_under_500_mb_and_30_s(crafted
     assert figures["contacts"] == "refused" and figures["bulk"] == "refused"
     assert figures["rss_mb"] < 500
     assert figures["slowest"] < 30
+
+
+def test_a_translated_export_header_is_neutralized_too(app, monkeypatch):
+    """History's column titles are constants today; once translated they are outside text."""
+    from smsco.web.history import export
+    from smsco.web.history.queries import HistoryFilters
+
+    monkeypatch.setattr(export, "COLUMNS", ("=HYPERLINK(1)", "+id", "-x", "@y"))
+    with app.app_context():
+        header = next(export.generate_csv(HistoryFilters()))
+    assert header.strip() == "'=HYPERLINK(1),'+id,'-x,'@y"
+
+
+def test_choosing_the_separator_is_linear(tmp_path):
+    """csv.Sniffer spends seconds on 16 KB of ';"' (quadratic); the first line is enough."""
+    import time
+
+    from smsco.web.contacts import importing
+
+    start = time.perf_counter()
+    assert importing._delimiter(';"' * 8000 + "\n") == ";"
+    assert time.perf_counter() - start < 0.5
+    assert importing._delimiter('"Doe, John";Phone\nx;y') == ";"
+    assert importing._delimiter("Phone\n599445448") == ","
+    assert importing._delimiter("Phone\tName\n") == "\t"
+
+
+@pytest.mark.parametrize(("attributes", "column"), [
+    (b' r="A1"', 1), (b' s="3" r="XFD7"', 16384), (b' r="$C$4"', 3), (b' xr="Z1"', 0), (b"", 0)])
+def test_column_index(attributes, column):
+    from smsco.web.contacts.limits import column_index
+
+    assert column_index(attributes) == column

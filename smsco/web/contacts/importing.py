@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import secrets
 import time
@@ -181,13 +182,16 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         # The claimed size can lie (A1:XFD1048576); rows then keep their own width.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        while True:
+        for line in itertools.count(1):
             try:
                 values = next(rows)
             except StopIteration:
                 return
             except _DAMAGED:
-                raise not_a_workbook() from None
+                raise ImportFileError(_(
+                    "Row %(line)s of the workbook cannot be read: it is damaged or holds a cell "
+                    "Excel would not write. Open it in Excel, save it again as .xlsx and upload "
+                    "it again.", line=line)) from None
             yield [cell_text(value) for value in values]
     finally:
         workbook.close()

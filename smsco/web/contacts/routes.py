@@ -177,8 +177,8 @@ def import_map(token: str):
             try:
                 result = services.import_contacts(path, columns, group)
             except ImportFileError as error:  # a damaged cell deep in a workbook
-                flash(_("The import stopped: %(reason)s The rows before that line were "
-                        "imported.", reason=error), "error")
+                flash(_("The import stopped. %(reason)s The rows before it were imported.",
+                        reason=error), "error")
                 return redirect(url_for("contacts.import_upload"))
             path.unlink(missing_ok=True)
             flash(f"Import finished: {result.added} added, {result.updated} updated, "
