@@ -401,3 +401,9 @@ def test_column_index(attributes, column):
     from smsco.web.contacts.limits import column_index
 
     assert column_index(attributes) == column
+
+
+def test_the_upload_fields_say_the_limits(app, logged_in):
+    for url in ("/contacts/import", "/contacts/opt-outs", "/bulk"):
+        page = page_text(logged_in.get(url, headers=EN))
+        assert "At most 200,000 rows, 100 columns and 20 MB." in page, url

@@ -39,6 +39,7 @@ from smsco.phones import normalize
 
 from ..ui.exports import neutralize, safe_row
 from .limits import (
+    ENCODING_NAMES,
     MAX_LINE_CHARS,
     OLE_MAGIC,
     ZIP_MAGIC,
@@ -114,11 +115,11 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
             for cells in csv.reader(lines, delimiter=delimiter):
                 lines.used = 0
                 yield [cell.strip() for cell in cells]
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # read ahead in blocks: the line is approximate
             raise ImportFileError(_(
-                "Line %(line)s is not %(encoding)s text like the lines before it. Save the file "
-                "again as CSV UTF-8 and upload it again.",
-                line=lines.number + 1, encoding=encoding.upper())) from None
+                "Near line %(line)s the file stops being %(encoding)s text. Save it again as "
+                "CSV UTF-8 and upload it again.", line=lines.number + 1,
+                encoding=ENCODING_NAMES.get(encoding, encoding))) from None
         except csv.Error as error:
             raise _csv_problem(error, lines.number) from None
 

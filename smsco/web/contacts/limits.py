@@ -51,6 +51,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"[^\W\d_]+")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16",
+                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "cp1251": "Windows-1251"}
 
 
 class ImportFileError(Exception):
@@ -171,16 +173,15 @@ class _PartTally:
         An XML part also goes through expat (in C, no tree kept), so malformed XML
         is refused here rather than halfway through an import.
         """
-        carry, first = b"", True
+        carry = b""
         checker = ParserCreate() if xml else None
         while True:
             chunk = source.read(CHUNK)
+            text = carry + chunk
+            if _DTD.search(text):  # entities can expand without bound; XLSX never has them
+                raise not_a_workbook()
             if checker is not None:
                 checker.Parse(chunk, not chunk)
-            text = carry + chunk
-            if first and _DTD.search(text[:8192]):  # entities can expand without bound
-                raise not_a_workbook()
-            first = False
             carry = b""
             cut = text.rfind(b"<")
             # An unfinished tag waits for the next chunk; one longer than TAG_LIMIT is
