@@ -4,10 +4,12 @@ Run: ``.venv/bin/python bench/bench_uploads.py [--rows N] [--only NAME ...]``.
 
 Each file is crafted first (tests/hostile_files.py: a 1 MB workbook that
 unpacks to 1 GiB, a 16,384-column workbook, one whose dimension claims
-A1:XFD1048576, malformed XML, XML entities, a 200 KB CSV cell, a CSV line of
-600,000 cells, a binary .csv) and then served by a fresh server process (the
-app behind Flask's test client, logged in) that uploads it to the contacts
-import, maps and imports it when accepted, and previews it on the bulk page.
+A1:XFD1048576, one with 5,000,000 elements before its rows, one with a
+million empty rows, malformed XML, XML entities, a 200 KB CSV cell, a CSV
+line of 600,000 cells, a binary .csv, a dense 20 MB CSV) and then served by
+a fresh server process (the app behind Flask's test client, logged in) that
+uploads it to the contacts import, maps and imports it when accepted, and
+previews it on the bulk page.
 That process reports its peak RSS (``VmHWM``: imports included) and its
 slowest request, in wall time and in CPU time (which the load of a shared
 machine inflates much less). The largest workbook the default limits accept
@@ -53,6 +55,9 @@ def build_files(work: Path, rows: int) -> dict[str, Path]:
         "zip bomb (1 GiB sheet)": hostile_files.zip_bomb(work / "bomb.xlsx"),
         "16,384 columns": hostile_files.wide_workbook(work / "wide.xlsx"),
         "dimension claims XFD1048576": hostile_files.claims_wide_workbook(work / "claims.xlsx"),
+        "5,000,000 elements before rows": hostile_files.junk_workbook(work / "junk.xlsx"),
+        "1,000,000 empty rows": hostile_files.empty_rows_workbook(work / "empty-rows.xlsx",
+                                                                  1_000_000),
         "malformed XML": hostile_files.malformed_workbook(work / "malformed.xlsx"),
         "XML entities": hostile_files.entity_workbook(work / "entities.xlsx"),
         "200 KB CSV cell": hostile_files.huge_field_csv(work / "huge-field.csv"),

@@ -119,6 +119,33 @@ def claims_wide_workbook(path: Path) -> Path:
     return workbook(path, [head, *rows, SHEET_TAIL])
 
 
+def junk_workbook(path: Path, elements: int = 5_000_000) -> Path:
+    """A sheet whose rows are preceded by millions of elements openpyxl keeps in memory
+    (2 GB and over a minute before these were counted)."""
+    def chunks():
+        yield SHEET_HEAD.replace(b"<sheetData>", b"")
+        for start in range(0, elements, 10_000):
+            yield b"".join(b'<x r="%d"/>' % n for n in range(start, start + 10_000))
+        yield b"<sheetData>" + _row(1, ["Phone"]) + _row(2, [599445448]) + SHEET_TAIL
+
+    return workbook(path, chunks())
+
+
+def junk_row_workbook(path: Path, elements: int = 10_000) -> Path:
+    """A row of two cells and ``elements`` other children (openpyxl makes each a cell)."""
+    junk = b"<x/>" * elements
+    return workbook(path, [SHEET_HEAD, _row(1, ["Phone", "Name"]),
+                           b'<row r="2"><c r="A2"><v>599445448</v></c>' + junk + b"</row>",
+                           SHEET_TAIL])
+
+
+def empty_rows_workbook(path: Path, rows: int) -> Path:
+    """A header, one number, and ``rows`` rows without cells (formatting only)."""
+    return workbook(path, [SHEET_HEAD, _row(1, ["Phone"]), _row(2, [599445448]),
+                           *(b'<row r="%d" s="1" customFormat="1"/>' % n
+                             for n in range(3, rows + 3)), SHEET_TAIL])
+
+
 def malformed_workbook(path: Path) -> Path:
     """A workbook whose sheet XML breaks off inside a cell (a damaged download)."""
     return workbook(path, [SHEET_HEAD, _row(1, ["Phone", "Name"]),

@@ -47,10 +47,12 @@ def setup(app, tmp_path):
 
 @pytest.fixture(scope="session")
 def crafted(tmp_path_factory) -> dict[str, Path]:
-    """The expensive files, built once: a 1 GiB zip bomb and a 16,384-column workbook."""
+    """The expensive files, built once: a 1 GiB zip bomb, a 16,384-column workbook, and
+    one with 5,000,000 elements before its rows."""
     work = tmp_path_factory.mktemp("crafted")
     return {"bomb": hostile_files.zip_bomb(work / "bomb.xlsx"),
-            "wide": hostile_files.wide_workbook(work / "wide.xlsx")}
+            "wide": hostile_files.wide_workbook(work / "wide.xlsx"),
+            "junk": hostile_files.junk_workbook(work / "junk.xlsx")}
 
 
 def contacts(app) -> dict[str, dict[str, str]]:
@@ -117,6 +119,13 @@ HOSTILE = [
      "rows.xlsx", "The file has more than 10 rows.", {"SMSCO_UPLOAD_MAX_ROWS": 10}),
     ("workbook over the cell limit", lambda t: _xlsx(t, ([599000000 + n, "x"] for n in range(30))),
      "cells.xlsx", "The workbook has more than 50 cells.", {"SMSCO_UPLOAD_MAX_CELLS": 50}),
+    ("workbook with 5,000,000 elements besides its rows", "junk", "junk.xlsx",
+     "The workbook holds more than 4 MB besides its cells", {}),
+    ("workbook row with 10,000 stray children", _bytes(hostile_files.junk_row_workbook),
+     "row.xlsx", "The file has more than 100 columns.", {}),
+    ("workbook of empty formatted rows",
+     _bytes(lambda p: hostile_files.empty_rows_workbook(p, 30)), "rows.xlsx",
+     "The file has more than 10 rows.", {"SMSCO_UPLOAD_MAX_ROWS": 10}),
     ("CSV over the row limit", lambda t: _rows_csv(12), "rows.csv",
      "The file has more than 10 rows.", {"SMSCO_UPLOAD_MAX_ROWS": 10}),
     ("CSV over the column limit", lambda t: _rows_csv(3, columns=7), "wide.csv",
@@ -358,7 +367,7 @@ def test_zip_structure_of_the_bomb(crafted):
     assert sheet.file_size >= 1024 * MB and crafted["bomb"].stat().st_size < 2 * MB
 
 
-@pytest.mark.parametrize("key", ["bomb", "wide"])
+@pytest.mark.parametrize("key", ["bomb", "wide", "junk"])
 def test_a_server_serving_a_crafted_workbook_stays_under_500_mb_and_30_s(crafted, key):
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bench_uploads.py"), "--serve",

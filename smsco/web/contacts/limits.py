@@ -2,11 +2,13 @@
 
 A workbook (XLSX) is a zip of XML parts. Before openpyxl sees it, the zip's
 directory is checked (parts that unpack past a cap or at an absurd ratio are
-refused: a 1 MB file can unpack to gigabytes) and then every part is
-unpacked once in small chunks and scanned as raw bytes, without building a
-tree, for rows, cells, shared strings and columns. Parts that openpyxl parses
-whole (styles, workbook, relationships) must stay small, since a tree costs
-twenty times its XML.
+refused: a 1 MB file can unpack to gigabytes), then every part is unpacked
+once in small chunks and its tags walked as raw bytes, without building a
+tree: rows, cells, shared strings and columns are counted, malformed XML and
+DTDs refused. What openpyxl keeps whole (styles, relationships, and whatever
+a sheet holds besides its rows) may take a few MB, since a tree costs twenty
+times its XML; rows and strings, which it reads one at a time, are bounded
+one by one.
 
 A text file (CSV, TSV, Excel's "Unicode text") must be UTF-8 (with or
 without BOM), UTF-16, or Windows-1251 that reads as Russian; anything else
@@ -31,10 +33,10 @@ from flask_babel import gettext as _
 MB = 1024 * 1024
 MAX_RATIO = 200  # unpacked / packed; deflate peaks near 1000, real sheets stay below ~50
 RATIO_FROM = MB  # small parts may compress at any ratio: they cannot hurt
-WHOLE_PART_LIMIT = 4 * MB  # a part parsed as one tree (styles, workbook, rels)
+WHOLE_PART_LIMIT = 4 * MB  # a part parsed as one tree (styles, workbook, rels), or what a
+# sheet holds besides its rows (merged cells, links...), which openpyxl keeps whole too
 STREAMED_PART = re.compile(r"xl/(worksheets/[^/]+|sharedStrings)\.xml")
 MAX_PARTS = 10_000
-EXCEL_MAX_ROWS = 1_048_576  # rows a sheet can have in Excel; openpyxl keeps each in memory
 MAX_LINE_CHARS = MB  # a CSV row longer than this is not a contacts list
 CHUNK = MB
 TAG_LIMIT = 65536
@@ -44,7 +46,10 @@ TAG_LIMIT = 65536
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|si)(?![\w.:-])([^<>]*)>")
+# Every start tag (name, attributes), and the end tags of rows and shared strings (name).
+_TAG = re.compile(rb"<(?:/(?:[A-Za-z_][\w.-]*:)?(row|si)(?![\w.:-])"
+                  rb"|(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*))([^<>]*)>")
+UNITS = (b"row", b"si")  # what openpyxl reads one at a time and then drops
 _CELL_COLUMN = re.compile(rb'\sr\s*=\s*["\']\$?([A-Za-z]{1,3})')
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -105,6 +110,13 @@ def _too_many_cells(limits: Limits) -> ImportFileError:
                              limit=format_decimal(limits.cells)))
 
 
+def too_much_besides_cells() -> ImportFileError:
+    return ImportFileError(_("The workbook holds more than %(limit)s MB besides its cells "
+                             "(formatting, links, merged cells). Copy the cells into a new "
+                             "workbook as values only, or save it as CSV UTF-8.",
+                             limit=format_decimal(WHOLE_PART_LIMIT // MB)))
+
+
 def _unpacks_too_big(limit_bytes: int) -> ImportFileError:
     return ImportFileError(_("The workbook unpacks to more than %(limit)s MB. Save only the sheet "
                              "and the columns you need, or save it as CSV UTF-8.",
@@ -152,20 +164,26 @@ def _check_directory(parts: list[zipfile.ZipInfo], limits: Limits) -> None:
                 "spreadsheet never does. It was refused; save it again from Excel.",
                 ratio=format_decimal(MAX_RATIO)))
         if part.file_size > WHOLE_PART_LIMIT and not STREAMED_PART.fullmatch(part.filename):
-            raise _unpacks_too_big(WHOLE_PART_LIMIT)
+            raise too_much_besides_cells()
 
 
 class _PartTally:
-    """Counts rows, cells and shared strings over every part, row by row, from raw bytes.
+    """Walks the tags of every part, from raw bytes, counting what openpyxl would keep.
 
-    Cells are counted wherever they are, so a sheet at an unusual path is
-    counted too. A row's width is its cell count and its last cell's column.
+    openpyxl reads a row (or a shared string) at a time and then drops it, but
+    keeps everything else of a sheet, and builds objects for merged cells, links
+    and the like. So: rows and shared strings are counted (each one's elements
+    and a row's cells and last column too), and whatever lies outside them in a
+    part may take ``WHOLE_PART_LIMIT`` bytes, like a part parsed whole.
     """
 
     def __init__(self, limits: Limits):
         self.limits = limits
+        self.unit_limit = max(16 * limits.columns, 4096)  # elements in one row or string
         self.rows = self.data_rows = self.cells = self.strings = 0
-        self.row_cells, self.last_cell = 0, b""
+        self.unit: bytes | None = None  # b"row" or b"si" while inside one
+        self.unit_elements = self.row_cells = self.outside = 0
+        self.last_cell = b""
 
     def scan(self, source, xml: bool) -> None:
         """Read one part in chunks; a tag cut by a chunk's end waits for the next chunk.
@@ -173,7 +191,7 @@ class _PartTally:
         An XML part also goes through expat (in C, no tree kept), so malformed XML
         is refused here rather than halfway through an import.
         """
-        carry = b""
+        carry, self.unit, self.outside = b"", None, 0
         checker = ParserCreate() if xml else None
         while True:
             chunk = source.read(CHUNK)
@@ -188,38 +206,61 @@ class _PartTally:
             # garbage (openpyxl refuses it), and carrying it would copy it again and again.
             if chunk and cut >= 0 and len(text) - cut < TAG_LIMIT and b">" not in text[cut:]:
                 text, carry = text[:cut], text[cut:]
-            self._count(text)
+            self._walk(text)
             if not chunk:
-                self._end_row()
                 return
 
-    def _count(self, text: bytes) -> None:
+    def _walk(self, text: bytes) -> None:
+        outside_from = 0  # where the current stretch outside rows and strings began
         for match in _TAG.finditer(text):
-            tag = match.group(1)
-            if tag == b"c":
-                self.row_cells += 1
-                self.last_cell = match.group(2)
-                self.cells += 1
-            elif tag == b"row":
-                self._end_row()
-                self.rows += 1
-            else:
-                self.strings += 1
-        if max(self.cells, self.strings) > self.limits.cells:
+            closing, name, attributes = match.groups()
+            if self.unit is not None:
+                if name:
+                    self._inside(name, attributes)
+                elif closing == self.unit:
+                    self._end_unit()
+                    outside_from = match.end()
+            elif name in UNITS:
+                self.outside += match.start() - outside_from
+                self._start_unit(name)
+                if attributes.endswith(b"/"):  # <row r="7"/>
+                    self._end_unit()
+                outside_from = match.end()
+        if self.unit is None:
+            self.outside += len(text) - outside_from
+        if self.outside > WHOLE_PART_LIMIT:
+            raise too_much_besides_cells()
+        if self.cells > self.limits.cells or self.strings > self.limits.cells:
             raise _too_many_cells(self.limits)
-        if self.rows > EXCEL_MAX_ROWS:
+        if self.rows > 2 * self.limits.rows + 2:  # rows without cells: formatting only
             raise too_many_rows(self.limits)
 
-    def _end_row(self) -> None:
-        if not self.row_cells:
-            return
-        if (self.row_cells > self.limits.columns
-                or column_index(self.last_cell) > self.limits.columns):
-            raise too_many_columns(self.limits)
-        self.data_rows += 1
-        if self.data_rows > self.limits.rows + 1:  # one more: the header
-            raise too_many_rows(self.limits)
-        self.row_cells, self.last_cell = 0, b""
+    def _start_unit(self, name: bytes) -> None:
+        self.unit, self.unit_elements = name, 1
+        if name == b"row":
+            self.rows += 1
+        else:
+            self.strings += 1
+
+    def _inside(self, name: bytes, attributes: bytes) -> None:
+        self.unit_elements += 1
+        if self.unit_elements > self.unit_limit:
+            raise (too_many_columns(self.limits) if self.unit == b"row"
+                   else too_much_besides_cells())
+        if name == b"c" and self.unit == b"row":
+            self.row_cells += 1
+            self.cells += 1
+            self.last_cell = attributes
+
+    def _end_unit(self) -> None:
+        if self.unit == b"row" and self.row_cells:
+            if (self.row_cells > self.limits.columns
+                    or column_index(self.last_cell) > self.limits.columns):
+                raise too_many_columns(self.limits)
+            self.data_rows += 1
+            if self.data_rows > self.limits.rows + 1:  # one more: the header
+                raise too_many_rows(self.limits)
+        self.unit, self.row_cells, self.last_cell = None, 0, b""
 
 
 def column_index(attributes: bytes) -> int:
