@@ -218,3 +218,18 @@ def dense_csv(path: Path, rows: int = 180_000, columns: int = 50) -> Path:
         for n in range(rows):
             handle.write(f"{599000000 + n}{tail}")
     return path
+
+
+def chartsheet_trick_workbook(path: Path) -> Path:
+    """The big sheet part also named as a chart sheet: openpyxl parses chart sheets whole."""
+    workbook(path, [SHEET_HEAD, _row(1, ["Phone"]), _row(2, [599445448]), SHEET_TAIL])
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdChart" Type="http://schemas.openxmlformats'
+        b'.org/officeDocument/2006/relationships/chartsheet" Target="/xl/worksheets/sheet1.xml"'
+        b"/></Relationships>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path

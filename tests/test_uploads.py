@@ -136,6 +136,8 @@ HOSTILE = [
      "Line 2 is longer than 1 MB.", {}),
     ("binary file named .csv", _bytes(hostile_files.binary_csv), "people.csv",
      "This file is not a text (CSV) file.", {}),
+    ("a sheet also named as a chart sheet", _bytes(hostile_files.chartsheet_trick_workbook),
+     "people.xlsx", "This file is not a readable XLSX workbook.", {}),
     ("malformed workbook XML", _bytes(hostile_files.malformed_workbook), "people.xlsx",
      "This file is not a readable XLSX workbook.", {}),
     ("workbook declaring XML entities", _bytes(hostile_files.entity_workbook), "people.xlsx",

@@ -21,13 +21,10 @@ import itertools
 import re
 import secrets
 import time
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -62,9 +59,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _NOT_FIELD_CHARS = re.compile(r"[^\w]+")
 _QUOTED = re.compile(r'"[^"]*"')
 _DELIMITERS = ",;\t|"
-# What openpyxl raises, mid-sheet, on damaged XML or cells (bad numbers, dates, string indexes).
-_DAMAGED = (ParseError, ValueError, IndexError, KeyError, TypeError, OverflowError,
-            zipfile.BadZipFile, EOFError, OSError, zlib.error)
+# openpyxl raises whatever a damaged or odd file leads it to (ParseError, ValueError on a
+# bad number, IndexError on a bad string index, OverflowError on a date, AttributeError on
+# a chart sheet without relationships...): any of them means "this workbook cannot be read".
+_DAMAGED = Exception
 
 
 # -- reading -------------------------------------------------------------------------

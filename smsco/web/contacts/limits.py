@@ -19,11 +19,13 @@ contact. Every refusal is an ``ImportFileError`` whose text names the limit.
 from __future__ import annotations
 
 import codecs
+import posixpath
 import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError, ParserCreate
 
 from flask import current_app, has_app_context
@@ -36,6 +38,7 @@ RATIO_FROM = MB  # small parts may compress at any ratio: they cannot hurt
 WHOLE_PART_LIMIT = 4 * MB  # a part parsed as one tree (styles, workbook, rels), or what a
 # sheet holds besides its rows (merged cells, links...), which openpyxl keeps whole too
 STREAMED_PART = re.compile(r"xl/(worksheets/[^/]+|sharedStrings)\.xml")
+_STREAMED_ROLE = re.compile(r"[/.](worksheet|sharedStrings)(\+xml)?$")
 MAX_PARTS = 10_000
 MAX_LINE_CHARS = MB  # a CSV row longer than this is not a contacts list
 CHUNK = MB
@@ -138,11 +141,12 @@ def check_workbook(path: Path, limits: Limits | None = None) -> int:
             for part in parts:
                 with archive.open(part) as source:
                     tally.scan(source, xml=part.filename.endswith((".xml", ".rels")))
+            _check_roles(archive, parts)
             return tally.data_rows
     except ImportFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
-            RuntimeError, NotImplementedError, ValueError, ExpatError):
+            RuntimeError, NotImplementedError, ValueError, ExpatError, ElementTree.ParseError):
         # Damaged, encrypted or packed with a method zipfile does not know.
         raise not_a_workbook() from None
 
@@ -165,6 +169,28 @@ def _check_directory(parts: list[zipfile.ZipInfo], limits: Limits) -> None:
                 ratio=format_decimal(MAX_RATIO)))
         if part.file_size > WHOLE_PART_LIMIT and not STREAMED_PART.fullmatch(part.filename):
             raise too_much_besides_cells()
+
+
+def _check_roles(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> None:
+    """A part allowed to be large (a sheet, the shared strings) is named for nothing else.
+
+    openpyxl streams those two, but parses the workbook part, chart sheets and
+    drawings whole; a relationship or content type that gives a large part one
+    of those roles would make it build a tree of the whole part.
+    """
+    for part in parts:
+        if not (part.filename.endswith(".rels") or part.filename == "[Content_Types].xml"):
+            continue
+        base = posixpath.dirname(posixpath.dirname(part.filename))  # xl/_rels/x.rels → xl
+        # Small (the directory check) and without DTDs (the scan): safe to parse.
+        for item in ElementTree.fromstring(archive.read(part)):  # noqa: S314
+            target = item.get("Target") or item.get("PartName")
+            role = item.get("Type") or item.get("ContentType") or ""
+            if not target or item.get("TargetMode") == "External":
+                continue
+            name = posixpath.normpath(posixpath.join(base, target)).lstrip("/")
+            if STREAMED_PART.fullmatch(name) and not _STREAMED_ROLE.search(role):
+                raise not_a_workbook()
 
 
 class _PartTally:
