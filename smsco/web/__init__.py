@@ -144,5 +144,5 @@ def register_error_handlers(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         return render_template("error.html", code=code, error=error), code
 
-    for code in (400, 403, 404, 405, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)

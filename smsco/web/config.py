@@ -73,6 +73,12 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_MAX_PARTS": int(env("SMSCO_MAX_PARTS") or 10),
         "SMSCO_MAX_SCHEDULE_DAYS": int(env("SMSCO_MAX_SCHEDULE_DAYS") or 365),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
+        # Uploads (contacts import, bulk recipients): a larger request is answered 413.
+        "MAX_CONTENT_LENGTH": int(float(env("SMSCO_UPLOAD_MAX_MB") or 20) * 1024 * 1024),
+        "SMSCO_UPLOAD_MAX_ROWS": int(env("SMSCO_UPLOAD_MAX_ROWS") or 200_000),
+        "SMSCO_UPLOAD_MAX_COLUMNS": int(env("SMSCO_UPLOAD_MAX_COLUMNS") or 100),
+        "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 750_000),
+        "SMSCO_UPLOAD_MAX_UNPACKED_MB": int(env("SMSCO_UPLOAD_MAX_UNPACKED_MB") or 100),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
         "SMSCO_PROXY_HOPS": max(0, int(env("SMSCO_PROXY_HOPS") or 0)),

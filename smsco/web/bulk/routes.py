@@ -104,7 +104,8 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
         form.file_token.data = form.file_name.data = ""
         return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
     sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
-                               form.pasted.data or "")
+                               form.pasted.data or "",
+                               wanted=frozenset(campaigns.placeholders(form.message.data or "")))
     if not (sources.group_ids or sources.file or sources.pasted.strip()):
         return sources, "Choose a group, a recipients file, or paste numbers."
     if path is not None:

@@ -17,6 +17,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -24,7 +25,16 @@ from ..models import Contact, ContactGroup, User
 from ..params import arg_int, bounded_int
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
-from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
+from .importing import (
+    CHOOSE_A_FILE,
+    ColumnMap,
+    ImportFileError,
+    field_name,
+    inspect,
+    report_path,
+    save_upload,
+    upload_path,
+)
 
 bp = Blueprint("contacts", __name__)
 
@@ -167,7 +177,12 @@ def import_map(token: str):
         columns, error = _columns_from_form(sheet.width, sheet.has_header)
         if columns is not None:
             group = _target_group()
-            result = services.import_contacts(path, columns, group, by=_actor())
+            try:
+                result = services.import_contacts(path, columns, group, by=_actor())
+            except ImportFileError as error:  # a damaged cell deep in a workbook
+                flash(_("The import stopped. %(reason)s The rows before it were imported.",
+                        reason=error), "error")
+                return redirect(url_for("contacts.import_upload"))
             path.unlink(missing_ok=True)
             flash(f"Import finished: {result.added} added, {result.updated} updated, "
                   f"{result.invalid} invalid, {result.duplicates} duplicates within the file.",
@@ -190,8 +205,8 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
             if phone is not None:
                 return None, "Choose “Phone number” for one column only."
             phone = index
-        elif choice != IGNORE:
-            fields[index] = choice
+        elif choice != IGNORE:  # a typed name is cleaned like a header
+            fields[index] = field_name(choice, index)
     if phone is None:
         return None, "Choose which column holds the phone number."
     return ColumnMap(phone, fields, has_header), None
@@ -248,7 +263,7 @@ def import_opt_outs():
     """Opt out every number of a file (the number column is guessed)."""
     upload = UploadForm(prefix="import")
     if not upload.validate_on_submit():
-        flash(" ".join(upload.file.errors) or "Choose a CSV or XLSX file.", "error")
+        flash(" ".join(map(str, upload.file.errors)) or str(CHOOSE_A_FILE), "error")
         return redirect(url_for("contacts.opt_outs"))
     try:
         path = upload_path(save_upload(upload.file.data))

@@ -22,8 +22,8 @@ from smsco.phones import normalize
 from ..database import escape_like
 from ..extensions import db
 from ..models import Contact, ContactGroup, OptOut, User, audit, contact_group_member, utcnow
-from ..ui.exports import neutralize
-from .importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
+from ..ui.exports import safe_row
+from .importing import ColumnMap, ImportFileError, ParsedRow, Tally, parse_file, save_report
 
 PAGE_SIZE = 50
 CHUNK = 1000
@@ -172,15 +172,25 @@ class ImportResult:
 
 def import_contacts(path: Path, columns: ColumnMap, group: ContactGroup | None,
                     by: User | None = None) -> ImportResult:
-    """Add or update one contact per valid row, in chunks; rows added to ``group`` if given."""
+    """Add or update one contact per valid row, in chunks; rows added to ``group`` if given.
+
+    A row that cannot be read (``ImportFileError``, in a workbook that passed the
+    checks) stops the import after every row before it is saved, so the message
+    "the rows before it were imported" is true.
+    """
     tally = Tally()
     added = updated = 0
     chunk: list[ParsedRow] = []
-    for row in parse_file(path, columns, tally):
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            a, u = _import_chunk(chunk, group)
-            added, updated, chunk = added + a, updated + u, []
+    try:
+        for row in parse_file(path, columns, tally):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                a, u = _import_chunk(chunk, group)
+                added, updated, chunk = added + a, updated + u, []
+    except ImportFileError:
+        if chunk:
+            _import_chunk(chunk, group)
+        raise
     if chunk:
         a, u = _import_chunk(chunk, group)
         added, updated = added + a, updated + u
@@ -226,14 +236,19 @@ def _add_to_group(group: ContactGroup, phones: list[str]) -> None:
 
 
 def contacts_csv(batch: int = 5000) -> Iterator[str]:
-    """Every contact as CSV: phone, one column per field name, groups (formula-safe)."""
-    names: list[str] = []
+    """Every contact as CSV: phone, one column per field name, groups (formula-safe,
+    headers too: field names come from imported files)."""
+    seen: dict[str, None] = {}  # an ordered set: linear in the number of field names
     for (fields,) in db.session.execute(select(Contact.fields)).yield_per(batch):
-        names.extend(name for name in (fields or {}) if name not in names)
+        seen.update(dict.fromkeys(fields or {}))
+    names = list(seen)
     group_names = {g.id: g.name for g in groups()}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["phone", *names, "groups"])
+    writer.writerow(safe_row(["phone", *names, "groups"]))
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     after = 0
     while True:
         rows = list(db.session.scalars(select(Contact).where(Contact.id > after)
@@ -243,8 +258,8 @@ def contacts_csv(batch: int = 5000) -> Iterator[str]:
         memberships = _memberships([c.id for c in rows])
         for contact in rows:
             in_groups = ";".join(group_names[g] for g in memberships.get(contact.id, []))
-            writer.writerow([neutralize(v) for v in (
-                contact.phone, *(contact.fields.get(n, "") for n in names), in_groups)])
+            writer.writerow(safe_row((contact.phone, *(contact.fields.get(n, "") for n in names),
+                                      in_groups)))
         after = rows[-1].id
         yield buffer.getvalue()
         buffer.seek(0)
@@ -331,11 +346,11 @@ def remove_opt_out(phone: str, by: User | None = None) -> int:
 def opt_outs_csv() -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("phone", "reason", "created_at"))
+    writer.writerow(safe_row(("phone", "reason", "created_at")))
     for row in db.session.execute(
             select(OptOut.phone, OptOut.reason, OptOut.created_at).order_by(OptOut.phone)
     ).yield_per(5000):
-        writer.writerow([neutralize(v) for v in row])
+        writer.writerow(safe_row(row))
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)

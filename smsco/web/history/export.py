@@ -2,7 +2,7 @@
 
 A million rows never sit in memory: each batch of rows is written to a small
 buffer, yielded, and dropped. Cells that a spreadsheet would read as a
-formula are neutralized.
+formula are neutralized, in the header as in the rows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from ..ui.exports import neutralize
+from ..ui.exports import safe_row
 from ..ui.formatting import gateway_label, local_iso
 from .queries import HistoryFilters, export_batches
 
@@ -24,7 +24,7 @@ def csv_row(row) -> list[str]:
     values = (row.id, local_iso(row.created_at), local_iso(row.sent_at), row.recipient,
               row.sender, row.username, row.state, gateway_label(row.gateway_status),
               row.credits, row.mes_id, row.body)
-    return [neutralize(value) for value in values]
+    return safe_row(values)
 
 
 def generate_csv(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[str]:
@@ -39,7 +39,7 @@ def generate_csv(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[st
 def _chunks(batches: Iterator[list]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(safe_row(COLUMNS))
     yield buffer.getvalue()
     for rows in batches:
         buffer.seek(0)
