@@ -37,3 +37,119 @@ def is_postgres(engine: Engine | None = None) -> bool:
 def escape_like(text: str) -> str:
     """``text`` with LIKE's wildcards escaped (use ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# -- message tallies (reports) ----------------------------------------------------
+#
+# Reports count messages from per-day tallies, not from a million message rows.
+# Triggers keep them exact: every insert, update or delete of a message adds
+# signed rows to ``message_tally_delta`` in the same transaction, so the
+# tallies plus the deltas not yet folded into them always equal a recount.
+# The scheduler folds deltas into ``message_tally`` (sending/tallies.py);
+# nothing in the sending code has to remember to do it.
+
+TALLY_WAITING = "waiting"  # queued, paused and sending are one key: not sent yet
+FINAL_STATUS_CODES = (1, 3, 4, 5, 6, 7)  # DESIGN §2: delivered and the final failures
+_WAITING_STATES = ("queued", "paused", "sending")
+TALLY_KEY_COLUMNS = ("created_at", "sender", "operator_id", "campaign_id", "state",
+                     "final_status", "error_code", "accepted")
+
+
+def tally_key_sql(row: str) -> list[str]:
+    """The tally key of a message row named ``row`` (``NEW``, ``OLD``, a table alias), as
+    SQL expressions in ``TALLY_KEY_COLUMNS`` order; the same on SQLite and PostgreSQL."""
+    waiting = ", ".join(f"'{state}'" for state in _WAITING_STATES)
+    final = ", ".join(str(code) for code in FINAL_STATUS_CODES)
+    return [
+        f"{row}.created_at",
+        f"COALESCE({row}.sender, '')",
+        f"COALESCE({row}.created_by_id, 0)",
+        f"COALESCE({row}.campaign_id, 0)",
+        f"CASE WHEN {row}.state IN ({waiting}) THEN '{TALLY_WAITING}' ELSE {row}.state END",
+        f"CASE WHEN {row}.gateway_status IN ({final}) THEN {row}.gateway_status ELSE 0 END",
+        f"CASE WHEN {row}.state = 'failed' THEN COALESCE({row}.error_code, 0) ELSE 0 END",
+        f"CASE WHEN {row}.mes_id IS NOT NULL THEN 1 ELSE 0 END",
+    ]
+
+
+def _tally_insert(values: str) -> str:
+    columns = ", ".join(TALLY_KEY_COLUMNS)
+    return f"INSERT INTO message_tally_delta ({columns}, messages, credits) {values}"
+
+
+def _sqlite_tally_triggers() -> list[str]:
+    def row_values(row: str, sign: str) -> str:
+        return (f"VALUES ({', '.join(tally_key_sql(row))}, {sign}1, "
+                f"{sign}COALESCE({row}.credits, 0))")
+
+    def key(row: str) -> str:
+        return f"({', '.join(tally_key_sql(row))}, COALESCE({row}.credits, 0))"
+
+    watched = "created_at, sender, created_by_id, campaign_id, state, gateway_status, " \
+              "error_code, mes_id, credits"
+    return [
+        "CREATE TRIGGER message_tally_insert AFTER INSERT ON message BEGIN "
+        f"{_tally_insert(row_values('NEW', ''))}; END",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {watched} ON message "
+        f"WHEN {key('OLD')} IS NOT {key('NEW')} BEGIN "
+        f"{_tally_insert(row_values('OLD', '-'))}; {_tally_insert(row_values('NEW', ''))}; END",
+        "CREATE TRIGGER message_tally_delete AFTER DELETE ON message BEGIN "
+        f"{_tally_insert(row_values('OLD', '-'))}; END",
+    ]
+
+
+def _postgres_tally_triggers() -> list[str]:
+    # Statement-level triggers with transition tables: a campaign's 5,000-row
+    # insert adds a handful of grouped delta rows, not 5,000.
+    keys = ", ".join(f"k{i}" for i in range(len(TALLY_KEY_COLUMNS)))
+    groups = ", ".join(str(i + 1) for i in range(len(TALLY_KEY_COLUMNS)))
+
+    def keyed(row: str) -> str:
+        return ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(tally_key_sql(row)))
+
+    changed = (f"({', '.join(tally_key_sql('o'))}, COALESCE(o.credits, 0)) IS DISTINCT FROM "
+               f"({', '.join(tally_key_sql('r'))}, COALESCE(r.credits, 0))")
+    # Built from the constant expressions above only: no value from outside reaches SQL.
+    on_insert = _tally_insert(f"SELECT {keyed('r')}, count(*), "  # noqa: S608
+                              f"sum(COALESCE(r.credits, 0)) FROM new_rows r GROUP BY {groups}")
+    on_delete = _tally_insert(f"SELECT {keyed('r')}, -count(*), "  # noqa: S608
+                              f"-sum(COALESCE(r.credits, 0)) FROM old_rows r GROUP BY {groups}")
+    pairs = f"FROM old_rows o JOIN new_rows r ON r.id = o.id WHERE {changed}"
+    on_update = _tally_insert(
+        f"SELECT {keys}, sum(n), sum(c) FROM ("  # noqa: S608
+        f"SELECT {keyed('o')}, -1 AS n, -COALESCE(o.credits, 0) AS c {pairs} "
+        f"UNION ALL SELECT {keyed('r')}, 1, COALESCE(r.credits, 0) {pairs}) AS change "
+        f"GROUP BY {groups} HAVING sum(n) <> 0 OR sum(c) <> 0")
+    function = (
+        "CREATE OR REPLACE FUNCTION message_tally_capture() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"  IF TG_OP = 'INSERT' THEN\n    {on_insert};\n"
+        f"  ELSIF TG_OP = 'DELETE' THEN\n    {on_delete};\n"
+        f"  ELSE\n    {on_update};\n"
+        "  END IF;\n  RETURN NULL;\nEND\n$$")
+    each = "FOR EACH STATEMENT EXECUTE FUNCTION message_tally_capture()"
+    return [
+        function,
+        f"CREATE TRIGGER message_tally_insert AFTER INSERT ON message "
+        f"REFERENCING NEW TABLE AS new_rows {each}",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE ON message "
+        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {each}",
+        f"CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
+        f"REFERENCING OLD TABLE AS old_rows {each}",
+    ]
+
+
+TALLY_TRIGGERS = ("message_tally_insert", "message_tally_update", "message_tally_delete")
+
+
+def tally_trigger_ddl(dialect: str) -> list[str]:
+    """The statements that create the tally triggers on ``dialect``."""
+    return _postgres_tally_triggers() if dialect == "postgresql" else _sqlite_tally_triggers()
+
+
+def drop_tally_trigger_ddl(dialect: str) -> list[str]:
+    """The statements that remove them (bulk loads, downgrades)."""
+    if dialect == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name} ON message" for name in TALLY_TRIGGERS] + [
+            "DROP FUNCTION IF EXISTS message_tally_capture()"]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in TALLY_TRIGGERS]

@@ -6,15 +6,16 @@ them the same way; they are shown in ``SMSCO_TIMEZONE``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import drop_tally_trigger_ddl, tally_trigger_ddl
 from .extensions import db
 
 
@@ -155,6 +156,57 @@ class Message(db.Model):
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.recipient} {self.state}>"
+
+
+class MessageTally(db.Model):
+    """How many messages of one kind were created on one local day, and their credits.
+
+    One row per day and key (sender, operator, campaign, outcome). Kept by
+    folding ``MessageTallyDelta`` rows in (``sending/tallies.py``); ``0`` and
+    ``""`` stand for "none" so the key can be a primary key on any database.
+    """
+
+    day: Mapped[date] = mapped_column(primary_key=True)  # in SMSCO_TIMEZONE
+    sender: Mapped[str] = mapped_column(String(11), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # "waiting" for queued, paused and sending; else the message state.
+    state: Mapped[str] = mapped_column(String(10), primary_key=True)
+    final_status: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    error_code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    accepted: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # has mes_id
+    messages: Mapped[int] = mapped_column(default=0)
+    credits: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_message_tally_campaign", "campaign_id", "day"),)
+
+
+class MessageTallyDelta(db.Model):
+    """A signed change to the tallies, written by database triggers with the change itself.
+
+    ``created_at`` stays UTC here: the local day is worked out when the
+    delta is folded into ``MessageTally``.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    sender: Mapped[str] = mapped_column(String(11))
+    operator_id: Mapped[int]
+    campaign_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10))
+    final_status: Mapped[int]
+    error_code: Mapped[int]
+    accepted: Mapped[int]
+    messages: Mapped[int]
+    credits: Mapped[int]
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_tally_triggers(_metadata, connection, **_kw) -> None:
+    """``create_all`` (tests, benchmarks) installs the triggers the migration installs."""
+    dialect = connection.dialect.name
+    for statement in drop_tally_trigger_ddl(dialect) + tally_trigger_ddl(dialect):
+        connection.exec_driver_sql(statement)
 
 
 class MessageEvent(db.Model):
