@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import flask_babel
 import phonenumbers
+from babel.dates import format_skeleton
 from flask import current_app
 
 from smsco import DeliveryStatus
@@ -74,6 +76,33 @@ def gateway_label(code: int | None) -> str:
 def lari(amount: Decimal | None) -> str:
     """Template filter: an amount in lari with two decimals."""
     return "—" if amount is None else f"{Decimal(amount):,.2f} GEL"
+
+
+def number(value: float | int | None) -> str:
+    """Template filter: a count or amount as the language writes it (1,234 · 1 234)."""
+    return "—" if value is None else flask_babel.format_decimal(value)
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    """Template filter: a share (0.934) as a percentage ("93.4%"); "—" for none."""
+    if fraction is None:
+        return "—"
+    return flask_babel.format_percent(fraction, format="#,##0." + "0" * digits + "%"
+                                      if digits else "#,##0%")
+
+
+def _locale():
+    return flask_babel.get_locale() or "en"
+
+
+def day_label(day: date, year: bool = False) -> str:
+    """A day as the language writes it briefly ("3 Mar", "Mar 3", "3 მარ")."""
+    return format_skeleton("yMMMd" if year else "MMMd", day, locale=_locale())
+
+
+def month_label(day: date) -> str:
+    """The month of ``day`` with its year ("Mar 2030", "март 2030 г.")."""
+    return format_skeleton("yMMM", day, locale=_locale())
 
 
 def tetri(credits: int | None) -> str:
