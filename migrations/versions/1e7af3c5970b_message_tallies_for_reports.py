@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('accepted', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('messages', sa.Integer(), nullable=False),
     sa.Column('credits', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'sender', 'operator_id', 'campaign_id', 'state', 'final_status', 'error_code', 'accepted', name=op.f('pk_message_tally'))
+    sa.PrimaryKeyConstraint('day', 'sender', 'operator_id', 'campaign_id', 'state', 'final_status', 'error_code', 'accepted', name=op.f('pk_message_tally')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('message_tally', schema=None) as batch_op:
         batch_op.create_index('ix_message_tally_campaign', ['campaign_id', 'day'], unique=False)

@@ -24,6 +24,9 @@ from ..contacts.importing import ImportFileError, Sheet, inspect, save_upload, u
 from ..extensions import db
 from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
+from ..reports import presenters as report_presenters
+from ..reports import services as report_services
+from ..reports.queries import Scope
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
@@ -159,10 +162,13 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
 def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     page = services.campaign_messages(campaign_id, request.args.get("before", type=int))
+    figures = report_services.scope_figures(Scope(campaign_id=campaign_id))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
-                           FINAL_STATES=State.FINAL)
+                           FINAL_STATES=State.FINAL,
+                           sections=report_presenters.campaign_sections(figures),
+                           shown=report_presenters.shown)
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")

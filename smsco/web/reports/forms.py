@@ -28,7 +28,7 @@ BREAKDOWNS = {"sender": _l("By sender ID"), "operator": _l("By operator"),
 SORTS = ("name", "messages", "sent", "delivered", "rate", "failed", "unknown", "spend")
 DEFAULT_PRESET = "30d"
 NO_SENDER = "-"  # the sender filter's value for messages sent without a sender ID
-EARLIEST = date(2000, 1, 1)
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 MAX_DAYS = 5 * 366  # the longest custom range
 _SENDER = re.compile(r"^[A-Za-z0-9]{1,11}$")
 
@@ -51,7 +51,7 @@ class ReportFilters:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], today: date) -> ReportFilters:
+    def from_args(cls, args: Mapping[str, str]) -> ReportFilters:
         """Read the filters; a value that does not parse is left out and explained."""
         errors: dict[str, str] = {}
         preset = args.get("range") or DEFAULT_PRESET
@@ -59,7 +59,7 @@ class ReportFilters:
             errors["range"], preset = _("Choose one of the listed periods."), DEFAULT_PRESET
         date_from = date_to = None
         if preset == "custom":
-            date_from, date_to = _custom_dates(args, today, errors)
+            date_from, date_to = _custom_dates(args, errors)
             if date_from is None or date_to is None:
                 preset = DEFAULT_PRESET
         return cls(
@@ -117,7 +117,7 @@ class ReportFilters:
         return {key: value for key, value in args.items() if value}
 
 
-def _custom_dates(args: Mapping[str, str], today: date,
+def _custom_dates(args: Mapping[str, str],
                   errors: dict[str, str]) -> tuple[date | None, date | None]:
     date_from = _date(args.get("from"), "from", errors)
     date_to = _date(args.get("to"), "to", errors)
@@ -126,9 +126,6 @@ def _custom_dates(args: Mapping[str, str], today: date,
         return None, None
     if date_from and date_to and (date_to - date_from).days >= MAX_DAYS:
         errors["to"] = _("Choose at most five years at a time.")
-        return None, None
-    if date_to and date_to > today + timedelta(days=366):
-        errors["to"] = _("Choose an end date within the next year.")
         return None, None
     return date_from, date_to
 
@@ -143,8 +140,8 @@ def _date(value: str | None, name: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors[name] = _("Enter a date like 2030-03-01.")
         return None
-    if parsed < EARLIEST:
-        errors[name] = _("Enter a date in the year 2000 or later.")
+    if not EARLIEST <= parsed <= LATEST:
+        errors[name] = _("Enter a date between the years 2000 and 2099.")
         return None
     return parsed
 

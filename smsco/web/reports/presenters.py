@@ -154,7 +154,18 @@ def balance_table(report: Report) -> Table:
     return Table("balance", _("Balance"), columns, rows)
 
 
-def cause_table(figures: Figures) -> Table:
+def outcome_share_table(figures: Figures, name: str = "campaign-outcomes") -> Table:
+    """Messages per outcome (a campaign's, or any set's)."""
+    columns = [Column("outcome", _("Outcome"), "text"), Column("messages", _("Messages")),
+               Column("share", _("Share"), "rate")]
+    rows = [{"outcome": str(Outcome.LABELS[outcome]), "messages": figures.outcomes[outcome],
+             "share": figures.outcomes[outcome] / figures.messages}
+            for outcome in Outcome.ORDER if figures.outcomes[outcome]]
+    total = {"outcome": _("Total"), "messages": figures.messages, "share": 1.0}
+    return Table(name, _("Messages by outcome"), columns, rows, total if rows else None)
+
+
+def cause_table(figures: Figures, name: str = "causes") -> Table:
     columns = [Column("cause", _("Cause"), "text"), Column("messages", _("Messages")),
                Column("share", _("Share of failures"), "rate")]
     failed = figures.failed
@@ -162,7 +173,7 @@ def cause_table(figures: Figures) -> Table:
              "share": count / failed if failed else None}
             for cause, count in figures.ranked_causes()]
     total = {"cause": _("Total"), "messages": failed, "share": 1.0 if failed else None}
-    return Table("causes", _("Failures by cause"), columns, rows, total if rows else None)
+    return Table(name, _("Failures by cause"), columns, rows, total if rows else None)
 
 
 def breakdown_table(split: Breakdown, total: Figures,
@@ -278,6 +289,7 @@ def balance_trend_chart(periods: list[Period], balances: list[Decimal | None]) -
 
 
 def cause_chart(figures: Figures, chart_id: str = "chart-causes") -> Markup:
+    """One bar per failure cause, the most frequent first."""
     ranked = figures.ranked_causes()
     description = ngettext("%(num)d failed message.", "%(num)d failed messages.",
                            figures.failed) + " " + "; ".join(
@@ -337,4 +349,15 @@ def report_sections(report: Report) -> list[Section]:
         Section("balance", _("Balance"), balance_chart(report), balance_table(report)),
         Section("causes", _("Failures by cause"), cause_chart(report.total),
                 cause_table(report.total)),
+    ]
+
+
+def campaign_sections(figures: Figures) -> list[Section]:
+    """A campaign page's charts: where its messages ended up, and why some failed."""
+    return [
+        Section("campaign-outcomes", _("Outcomes"), outcome_share_chart(figures),
+                outcome_share_table(figures)),
+        Section("campaign-causes", _("Failures by cause"),
+                cause_chart(figures, "chart-campaign-causes"),
+                cause_table(figures, "campaign-causes")),
     ]

@@ -23,7 +23,7 @@ def _campaign_link(key: object) -> str | None:
 
 def _request_filters() -> tuple[ReportFilters, date]:
     today = queries.local_today()
-    return ReportFilters.from_args(request.args, today), today
+    return ReportFilters.from_args(request.args), today
 
 
 def filter_options(filters: ReportFilters) -> dict[str, list[tuple[str, str]]]:

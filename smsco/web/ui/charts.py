@@ -246,7 +246,8 @@ def bar_chart(chart_id: str, title: str, description: str, categories: Sequence[
     parts.append(_category_axis(categories, frame, x_label))
     if empty_note and not any(totals) and not line_values:
         parts.append(_empty_note(frame, empty_note))
-    return _svg(chart_id, title, description, _join(parts), width, height, "chart-bars")
+    return _svg(chart_id, title, description, _join(parts), width, height,
+                "chart-bars" if width >= WIDTH else "chart-bars chart-small")
 
 
 def _bar_extents(bars: Sequence[Series], count: int, stacked: bool) -> list[float]:
