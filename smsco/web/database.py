@@ -45,8 +45,10 @@ def escape_like(text: str) -> str:
 # Triggers keep them exact: every insert, update or delete of a message adds
 # signed rows to ``message_tally_delta`` in the same transaction, so the
 # tallies plus the deltas not yet folded into them always equal a recount.
-# The scheduler folds deltas into ``message_tally`` (sending/tallies.py);
-# nothing in the sending code has to remember to do it.
+# The scheduler folds deltas into ``message_tally`` (sending/tallies.py), one row
+# per day and per month for each sender ID, operator and campaign, with a counter
+# for each outcome and cause (``TALLY_COUNTERS``); nothing in the sending code has
+# to remember to do it.
 
 TALLY_WAITING = "waiting"  # queued, paused and sending are one key: not sent yet
 FINAL_STATUS_CODES = (1, 3, 4, 5, 6, 7)  # DESIGN §2: delivered and the final failures
@@ -137,6 +139,42 @@ def _postgres_tally_triggers() -> list[str]:
         f"CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
         f"REFERENCING OLD TABLE AS old_rows {each}",
     ]
+
+
+# What a tally row counts. Each counter sums ``messages`` over the delta rows (or
+# recounted messages) whose tally key meets its condition, written in SQL over the
+# key's columns (``TALLY_KEY_COLUMNS``); ``credits`` sums credits. The fold, the
+# recount and the reports' reading of pending deltas all use these conditions, so
+# a message is classified in one place.
+_FAILED = "state = 'failed'"
+_REFUSED = f"{_FAILED} AND final_status = 0"
+_NAMED_CODES = (2904, 2907, 2908, 2909)
+_OUTCOME_STATES = ("delivered", "sent", "failed", "canceled", "skipped", TALLY_WAITING)
+TALLY_COUNTERS: dict[str, str] = {
+    "messages": "1 = 1",
+    "sent": "accepted = 1",  # accepted by the gateway (it has a mes_id)
+    "final": "final_status <> 0",  # sent, with a final gateway status
+    "delivered": "final_status = 1",
+    "is_delivered": "state = 'delivered'",
+    "is_pending": "state = 'sent'",  # sent, no final status yet
+    "is_failed": _FAILED,
+    "is_unknown": "state NOT IN (" + ", ".join(f"'{s}'" for s in _OUTCOME_STATES) + ")",
+    "is_canceled": "state IN ('canceled', 'skipped')",
+    "is_waiting": f"state = '{TALLY_WAITING}'",
+    **{f"failed_status_{code}": f"{_FAILED} AND final_status = {code}"
+       for code in FINAL_STATUS_CODES if code != 1},
+    **{f"failed_code_{code}": f"{_REFUSED} AND error_code = {code}" for code in _NAMED_CODES},
+    "failed_code_field": f"{_REFUSED} AND error_code BETWEEN 2910 AND 2915",  # "… empty"
+    "failed_no_code": f"{_REFUSED} AND error_code = 0",  # refused here, or never reached
+    "failed_code_other": f"{_REFUSED} AND error_code NOT IN (0, "
+                         + ", ".join(str(code) for code in _NAMED_CODES)
+                         + ") AND error_code NOT BETWEEN 2910 AND 2915",
+}
+
+
+def tally_counter_sql(counter: str, messages: str = "messages") -> str:
+    """``counter``'s share of ``messages``: a CASE expression over the key's columns."""
+    return f"CASE WHEN {TALLY_COUNTERS[counter]} THEN {messages} ELSE 0 END"
 
 
 TALLY_TRIGGERS = ("message_tally_insert", "message_tally_update", "message_tally_delete")

@@ -6,7 +6,7 @@ them the same way; they are shown in ``SMSCO_TIMEZONE``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .database import drop_tally_trigger_ddl, tally_trigger_ddl
+from .database import TALLY_COUNTERS, drop_tally_trigger_ddl, tally_trigger_ddl
 from .extensions import db
 
 
@@ -158,29 +158,24 @@ class Message(db.Model):
         return f"<Message {self.id} {self.recipient} {self.state}>"
 
 
-class MessageTally(db.Model):
-    """How many messages of one kind were created on one local day, and their credits.
-
-    One row per day and key (sender, operator, campaign, outcome). Kept by
-    folding ``MessageTallyDelta`` rows in (``sending/tallies.py``); ``0`` and
-    ``""`` stand for "none" so the key can be a primary key on any database.
-    """
-
-    day: Mapped[date] = mapped_column(primary_key=True)  # in SMSCO_TIMEZONE
-    sender: Mapped[str] = mapped_column(String(11), primary_key=True)
-    operator_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # "waiting" for queued, paused and sending; else the message state.
-    state: Mapped[str] = mapped_column(String(10), primary_key=True)
-    final_status: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    error_code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    accepted: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # has mes_id
-    messages: Mapped[int] = mapped_column(default=0)
-    credits: Mapped[int] = mapped_column(default=0)
-
+# How many messages of each outcome and cause were created on one local day (span
+# "day") or in one month ("month", ``start`` its first day), per sender ID, operator
+# and campaign, and their credits. Kept by folding ``MessageTallyDelta`` rows in
+# (``sending/tallies.py``); 0 and "" stand for "none" so the key can be a primary
+# key on any database. A Core table: its counters are generated from TALLY_COUNTERS.
+message_tally = db.Table(
+    "message_tally", db.metadata,
+    db.Column("span", String(5), primary_key=True),
+    db.Column("start", db.Date, primary_key=True),  # in SMSCO_TIMEZONE
+    db.Column("sender", String(11), primary_key=True),
+    db.Column("operator_id", db.Integer, primary_key=True, autoincrement=False),
+    db.Column("campaign_id", db.Integer, primary_key=True, autoincrement=False),
+    *(db.Column(name, db.Integer, nullable=False, default=0)
+      for name in (*TALLY_COUNTERS, "credits")),
+    Index("ix_message_tally_campaign", "campaign_id", "span", "start"),
     # Without rowid, SQLite stores the rows in key order: a range of days is one read.
-    __table_args__ = (Index("ix_message_tally_campaign", "campaign_id", "day"),
-                      {"sqlite_with_rowid": False})
+    sqlite_with_rowid=False,
+)
 
 
 class MessageTallyDelta(db.Model):

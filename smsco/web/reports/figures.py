@@ -13,18 +13,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-
-from smsco.errors import describe_code
-
-from .queries import CountRow
-
-DELIVERED_STATUS = 1
 
 
 class Outcome:
@@ -48,48 +43,43 @@ class Outcome:
     }
 
 
-_OUTCOME_OF_STATE = {
-    "delivered": Outcome.DELIVERED, "sent": Outcome.PENDING, "failed": Outcome.FAILED,
-    "unknown": Outcome.UNKNOWN, "canceled": Outcome.CANCELED, "skipped": Outcome.CANCELED,
-    "waiting": Outcome.WAITING,
+# The tally counter behind each outcome (database.TALLY_COUNTERS).
+OUTCOME_COUNTERS = {
+    Outcome.DELIVERED: "is_delivered", Outcome.PENDING: "is_pending",
+    Outcome.FAILED: "is_failed", Outcome.UNKNOWN: "is_unknown",
+    Outcome.CANCELED: "is_canceled", Outcome.WAITING: "is_waiting",
 }
-
 # Final gateway statuses other than Delivered (DESIGN §2), as causes.
 STATUS_CAUSES = {
     3: _l("Failed"), 4: _l("Deleted"), 5: _l("Expired"), 6: _l("Rejected"),
     7: _l("Canceled by the gateway"),
 }
-# Error codes a send can end on (others send the message back to the queue).
+# Error codes a send can end on (2905 and 2906 send it back to the queue instead).
 CODE_CAUSES = {
     2904: _l("SMS sending failed"), 2907: _l("gateway unavailable at every try"),
     2908: _l("invalid schedule date format"), 2909: _l("unable to schedule"),
-    2910: _l("username empty"), 2911: _l("password empty"), 2912: _l("recipient empty"),
-    2913: _l("message empty"), 2914: _l("sender empty"),
-    2915: _l("one or more required fields empty"),
 }
+CAUSE_COUNTERS = (
+    *(f"failed_status_{code}" for code in STATUS_CAUSES),
+    *(f"failed_code_{code}" for code in CODE_CAUSES),
+    "failed_code_field", "failed_no_code", "failed_code_other",
+)
 
 
-def cause_of(row: CountRow) -> tuple[str, int]:
-    """Why a failed message failed: its final gateway status, else its error code (0: none)."""
-    if row.final_status:
-        return ("status", row.final_status)
-    return ("code", row.error_code)
-
-
-def cause_label(cause: tuple[str, int]) -> str:
-    """A failure cause in words."""
-    kind, code = cause
+def cause_label(cause: str) -> str:
+    """A failure cause (its tally counter's name) in words."""
+    kind, _sep, code = cause.removeprefix("failed_").partition("_")
     if kind == "status":
-        status = STATUS_CAUSES.get(code)
-        return _("%(status)s (gateway status %(code)d)",
-                 status=status if status is not None else _("Status %(code)d", code=code),
-                 code=code)
-    if not code:
-        return _("Not sent: refused before sending, or the gateway could not be reached")
-    reason = CODE_CAUSES.get(code)
-    return _("Refused at send: %(reason)s (%(code)d)",
-             reason=reason if reason is not None else describe_code(code) or _("error"),
-             code=code)
+        return _("%(status)s (gateway status %(code)d)", status=STATUS_CAUSES[int(code)],
+                 code=int(code))
+    if code.isdigit():
+        return _("Refused at send: %(reason)s (%(code)d)", reason=CODE_CAUSES[int(code)],
+                 code=int(code))
+    if code == "field":
+        return _("Refused at send: a required field was empty (2910–2915)")
+    if code == "other":
+        return _("Refused at send: another gateway error")
+    return _("Not sent: refused before sending, or the gateway could not be reached")
 
 
 @dataclass
@@ -104,20 +94,18 @@ class Figures:
     outcomes: Counter = field(default_factory=Counter)
     causes: Counter = field(default_factory=Counter)
 
-    def add(self, row: CountRow) -> None:
-        """Count one row of ``queries.count_rows``."""
-        self.messages += row.messages
-        self.credits += row.credits
-        if row.accepted:
-            self.sent += row.messages
-        if row.final_status:
-            self.final += row.messages
-            if row.final_status == DELIVERED_STATUS:
-                self.delivered += row.messages
-        outcome = _OUTCOME_OF_STATE.get(row.state, Outcome.UNKNOWN)
-        self.outcomes[outcome] += row.messages
-        if outcome == Outcome.FAILED:
-            self.causes[cause_of(row)] += row.messages
+    def add(self, values: Mapping[str, int]) -> None:
+        """Count one group's tally values (``queries.CountRow.values``)."""
+        self.messages += values["messages"]
+        self.sent += values["sent"]
+        self.final += values["final"]
+        self.delivered += values["delivered"]
+        self.credits += values["credits"]
+        for outcome, counter in OUTCOME_COUNTERS.items():
+            self.outcomes[outcome] += values[counter]
+        for cause in CAUSE_COUNTERS:
+            if values[cause]:
+                self.causes[cause] += values[cause]
 
     def merge(self, other: Figures) -> None:
         """Add another set's figures to these."""
@@ -144,6 +132,6 @@ class Figures:
         """What the gateway charged, in lari (100 tetri = 1 GEL)."""
         return Decimal(self.credits) / 100
 
-    def ranked_causes(self) -> list[tuple[tuple[str, int], int]]:
+    def ranked_causes(self) -> list[tuple[str, int]]:
         """Failure causes, the most frequent first."""
         return sorted(self.causes.items(), key=lambda item: (-item[1], item[0]))

@@ -1,35 +1,43 @@
-"""Report queries: the day tallies plus the deltas not yet folded, read in one statement.
+"""Report queries: the tallies plus the deltas not yet folded, read in one statement.
 
 A million messages are never counted row by row: ``message_tally`` holds one
-row per local day and kind of message (sender ID, operator, campaign,
-outcome), and ``message_tally_delta`` the changes since the last fold
-(``sending/tallies.py``). One ``UNION ALL`` reads both under one snapshot,
-so a fold that commits meanwhile can neither count a change twice nor lose
-it. The figures are exact at every moment.
+row per local day, and one per month, for each sender ID, operator and
+campaign, with a counter per outcome and cause; ``message_tally_delta`` holds
+the changes since the last fold (``sending/tallies.py``). Whole months are
+read from month rows, the days around them from day rows. One ``UNION ALL``
+reads the tallies and the pending deltas under one snapshot, so a fold that
+commits meanwhile can neither count a change twice nor lose it: the figures
+are exact at every moment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Select, cast, func, null, select
+from sqlalchemy import Date, DateTime, Select, and_, cast, func, null, or_, select
 
 from ..extensions import db
-from ..models import BalanceSnapshot, Campaign, MessageTally, MessageTallyDelta, User
-from ..sending.tallies import day_start_utc, local_day
+from ..models import BalanceSnapshot, Campaign, MessageTallyDelta, User, message_tally
+from ..sending.tallies import (
+    DAY,
+    MONTH,
+    VALUE_COLUMNS,
+    counter_expressions,
+    day_start_utc,
+    local_day,
+)
 from ..ui.formatting import local_zone
 
-OUTCOME_COLUMNS = ("state", "final_status", "error_code", "accepted")
 # What a breakdown groups by, and the column holding it.
 DIMENSIONS = {"sender": "sender", "operator": "operator_id", "campaign": "campaign_id"}
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Which messages to count: local days ``[start, end)`` and optional filters."""
+    """Which messages to count: local days ``[start, end)`` (None: all) and filters."""
 
     start: date | None = None
     end: date | None = None
@@ -41,65 +49,89 @@ class Scope:
 
 @dataclass(frozen=True)
 class CountRow:
-    """Messages of one outcome within one group (a day, a sender ID, …) and their credits."""
+    """The counts (``VALUE_COLUMNS``) of one group: a day (or month), a sender ID, …"""
 
     key: object
-    state: str
-    final_status: int
-    error_code: int
-    accepted: int
-    messages: int
-    credits: int
+    values: dict[str, int]
 
 
-def _conditions(model, scope: Scope, pending: bool) -> list:
-    zone = local_zone()
+def _first_of_next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _tally_ranges(scope: Scope, months: bool):
+    """Which tally rows cover the scope's days: month rows for whole months (``months``),
+    day rows for the rest."""
+    table = message_tally
+    if scope.start is None or scope.end is None:
+        return table.c.span == MONTH  # every month row: all time
+    whole_from = scope.start if scope.start.day == 1 else _first_of_next_month(scope.start)
+    whole_to = scope.end.replace(day=1)
+    if not months or whole_from >= whole_to:
+        return and_(table.c.span == DAY, table.c.start >= scope.start,
+                    table.c.start < scope.end)
+    return or_(
+        and_(table.c.span == MONTH, table.c.start >= whole_from, table.c.start < whole_to),
+        and_(table.c.span == DAY, table.c.start >= scope.start, table.c.start < whole_from),
+        and_(table.c.span == DAY, table.c.start >= whole_to, table.c.start < scope.end))
+
+
+def _filters(columns, scope: Scope) -> list:
     conditions = []
-    if scope.start is not None:
-        conditions.append(model.created_at >= day_start_utc(scope.start, zone) if pending
-                          else model.day >= scope.start)
-    if scope.end is not None:
-        conditions.append(model.created_at < day_start_utc(scope.end, zone) if pending
-                          else model.day < scope.end)
     if scope.sender is not None:
-        conditions.append(model.sender == scope.sender)
+        conditions.append(columns.sender == scope.sender)
     if scope.operator_id is not None:
-        conditions.append(model.operator_id == scope.operator_id)
+        conditions.append(columns.operator_id == scope.operator_id)
     if scope.campaign_id is not None:
-        conditions.append(model.campaign_id == scope.campaign_id)
+        conditions.append(columns.campaign_id == scope.campaign_id)
     if scope.kind == "single":
-        conditions.append(model.campaign_id == 0)
+        conditions.append(columns.campaign_id == 0)
     elif scope.kind == "campaign":
-        conditions.append(model.campaign_id != 0)
+        conditions.append(columns.campaign_id != 0)
     return conditions
 
 
-def _side(model, scope: Scope, by: str | None, pending: bool) -> Select:
-    """One half of the union: tallies (``pending`` False) or pending deltas."""
-    if by == "day" and pending:
-        # A delta's local day is worked out from its UTC time after reading.
-        keys = [cast(null(), Date).label("day"), model.created_at.label("moment")]
-        grouping = [model.created_at]
-    elif by == "day":
-        keys = [model.day.label("day"), cast(null(), DateTime).label("moment")]
-        grouping = [model.day]
+def _tally_side(scope: Scope, by: str | None, months: bool) -> Select:
+    columns = message_tally.c
+    if by == "day":
+        keys = [columns.start.label("day"), cast(null(), DateTime).label("moment")]
+        grouping = [columns.start]
     elif by is not None:
-        column = getattr(model, DIMENSIONS[by])
-        keys, grouping = [column.label("key")], [column]
+        keys = [columns[DIMENSIONS[by]].label("key")]
+        grouping = [columns[DIMENSIONS[by]]]
     else:
         keys, grouping = [], []
-    outcome = [getattr(model, column) for column in OUTCOME_COLUMNS]
-    return (select(*keys, *outcome, func.sum(model.messages).label("messages"),
-                   func.sum(model.credits).label("credits"))
-            .where(*_conditions(model, scope, pending))
-            .group_by(*grouping, *outcome))
+    sums = [func.sum(columns[name]).label(name) for name in VALUE_COLUMNS]
+    return (select(*keys, *sums).where(_tally_ranges(scope, months), *_filters(columns, scope))
+            .group_by(*grouping))
 
 
-def count_rows(scope: Scope, by: str | None = None) -> list[CountRow]:
-    """Messages and credits per group (``by``: None, "day" or a ``DIMENSIONS`` key) and
-    outcome, in one statement over tallies and pending deltas."""
-    statement = _side(MessageTally, scope, by, False).union_all(
-        _side(MessageTallyDelta, scope, by, True))
+def _delta_side(scope: Scope, by: str | None) -> Select:
+    delta = MessageTallyDelta
+    zone = local_zone()
+    if by == "day":
+        # A delta's local day is worked out from its UTC time after reading.
+        keys = [cast(null(), Date).label("day"), delta.created_at.label("moment")]
+        grouping = [delta.created_at]
+    elif by is not None:
+        keys = [getattr(delta, DIMENSIONS[by]).label("key")]
+        grouping = [getattr(delta, DIMENSIONS[by])]
+    else:
+        keys, grouping = [], []
+    conditions = _filters(delta, scope)
+    if scope.start is not None:
+        conditions.append(delta.created_at >= day_start_utc(scope.start, zone))
+    if scope.end is not None:
+        conditions.append(delta.created_at < day_start_utc(scope.end, zone))
+    sums = [func.sum(sql).label(name) for name, sql in counter_expressions().items()]
+    return select(*keys, *sums).where(*conditions).group_by(*grouping)
+
+
+def count_rows(scope: Scope, by: str | None = None, months: bool = True) -> list[CountRow]:
+    """Counts per group (``by``: None, "day" or a ``DIMENSIONS`` key), from the tallies and
+    the pending deltas in one statement. With ``months``, whole months come from month
+    rows (keyed by their first day when ``by`` is "day")."""
+    statement = _tally_side(scope, by, months).union_all(_delta_side(scope, by))
     zone = local_zone()
     rows = []
     for row in db.session.execute(statement):
@@ -109,10 +141,9 @@ def count_rows(scope: Scope, by: str | None = None) -> list[CountRow]:
                 mapping["moment"], zone)
         else:
             key = mapping["key"] if by is not None else None
-        messages, credits = int(mapping["messages"] or 0), int(mapping["credits"] or 0)
-        if messages or credits:
-            rows.append(CountRow(key, mapping["state"], mapping["final_status"],
-                                 mapping["error_code"], mapping["accepted"], messages, credits))
+        values = {name: int(mapping[name] or 0) for name in VALUE_COLUMNS}
+        if any(values.values()):
+            rows.append(CountRow(key, values))
     return rows
 
 
@@ -145,9 +176,10 @@ def campaign_names(ids: Sequence[int]) -> dict[int, str]:
 
 def filter_choices(limit: int = 200) -> dict[str, list]:
     """What the filter lists offer: operators, sender IDs used, the newest campaigns."""
-    senders = db.session.scalars(select(MessageTally.sender).distinct()
-                                 .where(MessageTally.sender != "")
-                                 .order_by(MessageTally.sender)).all()
+    columns = message_tally.c
+    senders = db.session.scalars(select(columns.sender).distinct()
+                                 .where(columns.span == MONTH, columns.sender != "")
+                                 .order_by(columns.sender)).all()
     return {
         "operators": db.session.execute(
             select(User.id, User.username).order_by(User.username)).all(),

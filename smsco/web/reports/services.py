@@ -135,16 +135,18 @@ def describe_range(start: date, end: date) -> str:
 # -- figures -----------------------------------------------------------------------
 
 
-def period_figures(scope: Scope, periods: list[Period]) -> tuple[list[Figures], Figures]:
-    """Figures for each period and for all of them, from one query grouped by day."""
+def period_figures(scope: Scope, periods: list[Period], group: str = "day"
+                   ) -> tuple[list[Figures], Figures]:
+    """Figures for each period and for all of them, from one query grouped by day (by
+    month for whole months when grouping by month)."""
     figures = [Figures() for _ in periods]
     total = Figures()
     starts = [period.start for period in periods]
-    for row in queries.count_rows(scope, by="day"):
+    for row in queries.count_rows(scope, by="day", months=group == "month"):
         index = bisect_right(starts, row.key) - 1
         if 0 <= index < len(periods) and row.key < periods[index].end:
-            figures[index].add(row)
-            total.add(row)
+            figures[index].add(row.values)
+            total.add(row.values)
     return figures, total
 
 
@@ -159,7 +161,7 @@ def build_report(filters: ReportFilters, today: date) -> Report:
     start, end = filters.span(today)
     group, note = choose_grouping(start, end, filters.group)
     periods = make_periods(start, end, group)
-    figures, total = period_figures(filters.scope(today), periods)
+    figures, total = period_figures(filters.scope(today), periods, group)
     return Report(filters=filters, start=start, end=end, group=group, periods=periods,
                   figures=figures, total=total, balances=closing_balances(periods),
                   notes=[note] if note else [])
@@ -169,7 +171,7 @@ def scope_figures(scope: Scope) -> Figures:
     """All the figures of one scope (e.g. one campaign, all time)."""
     total = Figures()
     for row in queries.count_rows(scope):
-        total.add(row)
+        total.add(row.values)
     return total
 
 
@@ -204,7 +206,7 @@ def breakdown(filters: ReportFilters, today: date, limit: int | None = BREAKDOWN
     by = filters.by
     grouped: dict[object, Figures] = {}
     for row in queries.count_rows(filters.scope(today), by=by):
-        grouped.setdefault(row.key, Figures()).add(row)
+        grouped.setdefault(row.key, Figures()).add(row.values)
     names = _names(by, list(grouped))
     rows = [BreakdownRow(key, names[key], figures) for key, figures in grouped.items()]
     valued = [row for row in rows if _sort_value(filters.sort, row) is not None]

@@ -15,33 +15,35 @@ first statement is a write, and SQLite has one writer at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import column, delete, exists, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import (
+    TALLY_COUNTERS,
     TALLY_KEY_COLUMNS,
     TALLY_TRIGGERS,
     drop_tally_trigger_ddl,
     is_postgres,
+    tally_counter_sql,
     tally_key_sql,
     tally_trigger_ddl,
 )
 from ..extensions import db
-from ..models import Message, MessageTally, MessageTallyDelta, Setting
+from ..models import Message, MessageTallyDelta, Setting, message_tally
 
 FOLD_BATCH = 20_000
 # The zone whose days the tally rows use; a different SMSCO_TIMEZONE means a recount.
 ZONE_SETTING = "reports.tally_zone"
-# Tally key without created_at: what one row of a day counts.
-OUTCOME_COLUMNS = TALLY_KEY_COLUMNS[1:]
-
-# (day, sender, operator_id, campaign_id, state, final_status, error_code, accepted)
-TallyKey = tuple
+DAY, MONTH = "day", "month"
+KEY_COLUMNS = ("span", "start", "sender", "operator_id", "campaign_id")
+VALUE_COLUMNS = (*TALLY_COUNTERS, "credits")
+# (span, start, sender, operator_id, campaign_id) -> one sum per VALUE_COLUMNS
+Sums = dict[tuple, list[int]]
 
 
 def _zone() -> ZoneInfo:
@@ -56,6 +58,32 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 def day_start_utc(day: date, zone: ZoneInfo) -> datetime:
     """Midnight of ``day`` in ``zone`` as the naive UTC the columns store."""
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def counter_expressions(messages: str = "messages", credits: str = "credits") -> dict:
+    """SQL giving each of ``VALUE_COLUMNS`` for one delta (or message) row."""
+    return {**{name: literal_column(tally_counter_sql(name, messages))
+               for name in TALLY_COUNTERS}, "credits": literal_column(credits)}
+
+
+def counter_columns(messages: str = "messages", credits: str = "credits") -> list:
+    """``counter_expressions``, labelled with their names."""
+    return [sql.label(name) for name, sql in counter_expressions(messages, credits).items()]
+
+
+def _add(sums: Sums, key: tuple, values) -> None:
+    total = sums.get(key)
+    if total is None:
+        sums[key] = list(values)
+    else:
+        for index, value in enumerate(values):
+            total[index] += value
+
+
+def _add_day_and_month(sums: Sums, day: date, dims: tuple, values) -> None:
+    """A day's counts go to its day row and to its month's row."""
+    _add(sums, (DAY, day, *dims), values)
+    _add(sums, (MONTH, day.replace(day=1), *dims), values)
 
 
 def _lock_tallies() -> None:
@@ -79,7 +107,7 @@ def _store_zone(zone: ZoneInfo) -> None:
 
 
 def fold_pending_tallies(batch: int = FOLD_BATCH) -> int:
-    """Fold every pending delta into the day tallies, one batch per transaction.
+    """Fold every pending delta into the day and month tallies, a batch per transaction.
 
     Returns how many delta rows were folded. Recounts everything instead
     when the tallies were made for another time zone.
@@ -106,39 +134,39 @@ def _fold_batch(batch: int, zone: ZoneInfo) -> int:
     # delta committed meanwhile by a concurrent change waits for the next batch.
     rows = db.session.execute(
         delete(delta).where(delta.id.in_(oldest))
-        .returning(*(getattr(delta, column) for column in TALLY_KEY_COLUMNS),
-                   delta.messages, delta.credits)
+        .returning(delta.created_at, delta.sender, delta.operator_id, delta.campaign_id,
+                   *counter_columns())
         .execution_options(synchronize_session=False)).all()
-    sums: dict[TallyKey, list[int]] = {}
-    for *key, messages, credits in rows:
-        day_key = (local_day(key[0], zone), *key[1:])
-        total = sums.setdefault(day_key, [0, 0])
-        total[0] += messages
-        total[1] += credits
+    sums: Sums = {}
+    for created_at, sender, operator_id, campaign_id, *values in rows:
+        _add_day_and_month(sums, local_day(created_at, zone),
+                           (sender, operator_id, campaign_id), values)
     _add_to_tallies(sums)
     _store_zone(zone)
     db.session.commit()
     return len(rows)
 
 
-def _add_to_tallies(sums: dict[TallyKey, list[int]]) -> None:
+def _add_to_tallies(sums: Sums) -> None:
     """Add counts to the tally rows (creating them), then drop rows that became empty."""
     if not sums:
         return
-    table = MessageTally.__table__
+    table = message_tally
     dialect_insert = postgresql.insert if is_postgres() else sqlite.insert
     statement = dialect_insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=[column.name for column in table.primary_key.columns],
-        set_={"messages": table.c.messages + statement.excluded.messages,
-              "credits": table.c.credits + statement.excluded.credits})
-    names = ("day", *OUTCOME_COLUMNS)
-    db.session.execute(statement, [
-        {**dict(zip(names, key, strict=True)), "messages": messages, "credits": credits}
-        for key, (messages, credits) in sorted(sums.items())])
-    days = sorted({key[0] for key in sums})
-    db.session.execute(delete(MessageTally).where(
-        MessageTally.day.in_(days), MessageTally.messages == 0, MessageTally.credits == 0))
+        index_elements=list(KEY_COLUMNS),
+        set_={name: table.c[name] + statement.excluded[name] for name in VALUE_COLUMNS})
+    db.session.execute(statement, _records(sums))
+    starts = sorted({key[1] for key in sums})
+    db.session.execute(delete(table).where(
+        table.c.start.in_(starts), *(table.c[name] == 0 for name in VALUE_COLUMNS)))
+
+
+def _records(sums: Sums) -> list[dict]:
+    return [{**dict(zip(KEY_COLUMNS, key, strict=True)),
+             **dict(zip(VALUE_COLUMNS, values, strict=True))}
+            for key, values in sorted(sums.items())]
 
 
 # -- recounting ------------------------------------------------------------------
@@ -157,21 +185,34 @@ def _message_days(zone: ZoneInfo) -> Iterator[tuple[date, datetime, datetime]]:
         day = following
 
 
-_DAY_RECOUNT = text(
-    f"SELECT {', '.join(tally_key_sql('message')[1:])}, count(*), "  # noqa: S608 - constants
-    f"sum(COALESCE(message.credits, 0)) FROM message "
-    f"WHERE message.created_at >= :start AND message.created_at < :end "
-    f"GROUP BY {', '.join(str(i + 1) for i in range(len(OUTCOME_COLUMNS)))}")
+def _day_recount():
+    """Counts per sender ID, operator and campaign of the messages created in one range."""
+    # The same key the triggers give a message, so the same conditions apply.
+    key = ", ".join(f"{sql} AS {name}" for sql, name in zip(
+        tally_key_sql("message"), TALLY_KEY_COLUMNS, strict=True))
+    keyed = text(
+        f"SELECT {key}, 1 AS messages, COALESCE(message.credits, 0) AS credits "  # noqa: S608
+        "FROM message WHERE message.created_at >= :start AND message.created_at < :end"
+    ).columns(*(column(name) for name in (*TALLY_KEY_COLUMNS, "messages", "credits"))
+              ).subquery("keyed")
+    values = [func.sum(sql).label(name) for name, sql in counter_expressions(
+        "keyed.messages", "keyed.credits").items()]
+    dims = [keyed.c.sender, keyed.c.operator_id, keyed.c.campaign_id]
+    return select(*dims, *values).group_by(*dims)
 
 
-def recount_tallies() -> Iterator[tuple[TallyKey, int, int]]:
+def recount_tallies() -> Sums:
     """What every tally row should hold, counted from the messages: one indexed range of
     ``created_at`` per local day, in the database's own aggregation."""
     zone = _zone()
+    statement = _day_recount()
+    sums: Sums = {}
     for day, start, end in _message_days(zone):
-        for *outcome, messages, credits in db.session.execute(
-                _DAY_RECOUNT, {"start": start, "end": end}):
-            yield (day, *outcome), int(messages), int(credits or 0)
+        for sender, operator_id, campaign_id, *values in db.session.execute(
+                statement, {"start": start, "end": end}):
+            _add_day_and_month(sums, day, (sender, operator_id, campaign_id),
+                               [int(value or 0) for value in values])
+    return sums
 
 
 def rebuild_tallies() -> int:
@@ -186,17 +227,14 @@ def rebuild_tallies() -> int:
     if is_postgres():
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     _lock_tallies()
-    db.session.execute(delete(MessageTally))
+    db.session.execute(delete(message_tally))
     db.session.execute(delete(MessageTallyDelta))
-    written = 0
-    for rows in _batched(recount_tallies(), 5000):
-        db.session.execute(MessageTally.__table__.insert(), [
-            {**dict(zip(("day", *OUTCOME_COLUMNS), key, strict=True)),
-             "messages": messages, "credits": credits} for key, messages, credits in rows])
-        written += len(rows)
+    records = _records(recount_tallies())
+    for index in range(0, len(records), 5000):
+        db.session.execute(message_tally.insert(), records[index:index + 5000])
     _store_zone(_zone())
     db.session.commit()
-    return written
+    return len(records)
 
 
 def installed_tally_triggers() -> set[str]:
@@ -222,33 +260,16 @@ def ensure_tally_triggers() -> bool:
     return True
 
 
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def current_tallies() -> dict[TallyKey, tuple[int, int]]:
-    """The tallies as reports see them (folded rows plus pending deltas), for checks."""
+def current_tallies() -> Sums:
+    """The tallies as reports see them (rows plus pending deltas), for checks."""
     zone = _zone()
-    sums: dict[TallyKey, list[int]] = {}
-    tally = MessageTally
-    for row in db.session.execute(select(tally.day, *(getattr(tally, c) for c in OUTCOME_COLUMNS),
-                                         tally.messages, tally.credits)):
-        *key, messages, credits = row
-        total = sums.setdefault(tuple(key), [0, 0])
-        total[0] += messages
-        total[1] += credits
+    sums: Sums = {}
+    for row in db.session.execute(select(message_tally)):
+        _add(sums, tuple(row[:len(KEY_COLUMNS)]), row[len(KEY_COLUMNS):])
     delta = MessageTallyDelta
-    for row in db.session.execute(select(*(getattr(delta, c) for c in TALLY_KEY_COLUMNS),
-                                         delta.messages, delta.credits)):
-        created_at, *outcome, messages, credits = row
-        total = sums.setdefault((local_day(created_at, zone), *outcome), [0, 0])
-        total[0] += messages
-        total[1] += credits
-    return {key: (m, c) for key, (m, c) in sums.items() if m or c}
+    for created_at, *dims_and_values in db.session.execute(
+            select(delta.created_at, delta.sender, delta.operator_id, delta.campaign_id,
+                   *counter_columns())):
+        _add_day_and_month(sums, local_day(created_at, zone), tuple(dims_and_values[:3]),
+                           dims_and_values[3:])
+    return {key: values for key, values in sums.items() if any(values)}
