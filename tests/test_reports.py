@@ -384,3 +384,18 @@ def test_last_days_end_today(app):
     assert (days[0].start, days[-1].last, len(days)) == (
         date(2030, 3, 2), date(2030, 3, 31), 30)
     assert days[-1].end == date(2030, 3, 31) + timedelta(days=1)
+
+
+@pytest.mark.parametrize("language", ["en", "ka", "ru"])
+def test_numbers_and_percentages_are_written_as_babel_writes_them(app, language):
+    from babel.numbers import format_decimal, format_percent
+
+    from smsco.web.ui.formatting import number, percent
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        for value in (0, 7, 999, 1000, 1234, -1234, 1234567, 10**12):
+            assert number(value) == format_decimal(value, locale=language)
+        assert number(1234.5) == format_decimal(1234.5, locale=language)
+        assert percent(0.5, 0) == format_percent(0.5, locale=language)
+        assert percent(0.9345).replace(",", ".").replace("\xa0", "") == "93.4%"
+        assert percent(None) == number(None) == "—"
