@@ -167,8 +167,7 @@ def campaign(campaign_id: int):
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
                            FINAL_STATES=State.FINAL,
-                           sections=report_presenters.campaign_sections(figures),
-                           shown=report_presenters.shown)
+                           sections=report_presenters.campaign_sections(figures))
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")

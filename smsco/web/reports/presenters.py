@@ -55,6 +55,11 @@ class Table:
     def page_columns(self) -> list[Column]:
         return [column for column in self.columns if column.page]
 
+    def page_cells(self, row: dict) -> list[tuple[str, str, object]]:
+        """One row as the page shows it: (column key, text, raw value) per page column."""
+        return [(column.key, shown(row.get(column.key), column.kind), row.get(column.key))
+                for column in self.page_columns]
+
 
 def shown(value: object, kind: str) -> str:
     """A value as the page shows it."""

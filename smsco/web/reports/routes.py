@@ -67,7 +67,7 @@ def report():
         sections=presenters.report_sections(report),
         breakdown=presenters.breakdown_table(split, report.total, link), split=split,
         range_text=services.describe_range(report.start, report.end),
-        options=filter_options(filters), breakdowns=BREAKDOWNS, shown=presenters.shown,
+        options=filter_options(filters), breakdowns=BREAKDOWNS,
         sort=sort_links(filters))
 
 

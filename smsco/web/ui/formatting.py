@@ -14,7 +14,7 @@ import phonenumbers
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import NumberPattern, get_group_symbol, get_minus_sign_symbol
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from smsco import DeliveryStatus
 
@@ -117,8 +117,8 @@ class _NumberStyles:
 def _number_styles(locale_name: str) -> _NumberStyles:
     locale = Locale.parse(locale_name)
     decimal = locale.decimal_formats[None]
-    plain = decimal.grouping == (3, 3) and not any(
-        (decimal.prefix[0], decimal.suffix[0], decimal.prefix[1], decimal.suffix[1]))
+    plain = (decimal.grouping == (3, 3) and decimal.prefix == ("", "-")
+             and decimal.suffix == ("", ""))
     return _NumberStyles(locale, decimal, get_group_symbol(locale) if plain else None,
                          get_minus_sign_symbol(locale))
 
@@ -131,8 +131,14 @@ def _percent_pattern(locale_name: str, digits: int) -> NumberPattern:
 
 
 def _locale() -> str:
-    """The request's language ("en" outside a request)."""
-    return str(flask_babel.get_locale() or "en")
+    """The request's language ("en" outside a request), looked up once per request: a
+    report formats a thousand numbers."""
+    if not has_request_context():
+        return str(flask_babel.get_locale() or "en")
+    language = g.get("smsco_number_language")
+    if language is None:
+        language = g.smsco_number_language = str(flask_babel.get_locale() or "en")
+    return language
 
 
 def day_label(day: date, year: bool = False) -> str:
