@@ -26,6 +26,7 @@ from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
 from ..reports import presenters as report_presenters
 from ..reports import services as report_services
+from ..reports import tables as report_tables
 from ..reports.queries import Scope
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
@@ -167,7 +168,8 @@ def campaign(campaign_id: int):
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
                            FINAL_STATES=State.FINAL,
-                           sections=report_presenters.campaign_sections(figures))
+                           sections=report_presenters.campaign_sections(figures),
+                           table_html=report_tables.html)
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")

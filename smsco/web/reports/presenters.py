@@ -1,16 +1,14 @@
 """How reports look: one table per chart (for the page and its CSV export) and the charts.
 
-A chart and its table are drawn from the same numbers: each ``Table`` holds
-the raw values, and the page, the CSV export and the chart format them with
-the shared formatters (``ui.formatting``).
+A chart and its table are drawn from the same numbers: each ``Table``
+(``tables.py``) holds the raw values, and the page, the CSV export and the
+chart format them with the shared formatters (``ui.formatting``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -18,82 +16,15 @@ from flask_babel import ngettext
 from markupsafe import Markup
 
 from ..ui.charts import Axis, Series, bar_chart, hbar_chart, line_chart
-from ..ui.exports import neutralize
 from ..ui.formatting import lari, number, percent
 from .figures import Figures, Outcome, cause_label
 from .forms import BREAKDOWNS
 from .services import Breakdown, Period, Report, describe_range
+from .tables import Column, Table
 
 RATE_COLOR, OVERALL_COLOR, SPEND_COLOR, BALANCE_COLOR = "#175cd3", "#c8102e", "#6938ef", "#175cd3"
 CAUSE_COLOR = Outcome.COLORS[Outcome.FAILED]
 BREAKDOWN_TABLES = {"sender": "senders", "operator": "operators", "campaign": "campaigns"}
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column: ``kind`` says how its values are written (text, count, rate, money,
-    date); ``page`` False keeps it out of the page (dates that only the CSV needs)."""
-
-    key: str
-    label: str
-    kind: str = "count"
-    page: bool = True
-
-
-@dataclass
-class Table:
-    """The numbers under one chart, or one breakdown."""
-
-    name: str  # its CSV's name
-    caption: str
-    columns: list[Column]
-    rows: list[dict]
-    total: dict | None = None
-    links: dict[int, str] = field(default_factory=dict)  # row index -> URL of its name
-
-    @property
-    def page_columns(self) -> list[Column]:
-        return [column for column in self.columns if column.page]
-
-    def page_cells(self, row: dict) -> list[tuple[str, str, object]]:
-        """One row as the page shows it: (column key, text, raw value) per page column."""
-        return [(column.key, shown(row.get(column.key), column.kind), row.get(column.key))
-                for column in self.page_columns]
-
-
-def shown(value: object, kind: str) -> str:
-    """A value as the page shows it."""
-    if kind == "count":
-        return number(value)
-    if kind == "rate":
-        return percent(value)
-    if kind == "money":
-        return lari(value)
-    return "" if value is None else str(value)
-
-
-def _csv_value(value: object, kind: str) -> str:
-    """A value as the CSV holds it: plain numbers a spreadsheet reads, ISO dates."""
-    if value is None:
-        return ""
-    if kind == "rate":
-        return f"{value * 100:.1f}"
-    if kind == "money":
-        return f"{Decimal(value):.2f}"
-    if kind == "date":
-        return value.isoformat()
-    return neutralize(value)
-
-
-def csv_lines(table: Table) -> Iterator[str]:
-    """The table as CSV text: a header of column names, the rows, then the total."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([neutralize(column.label) for column in table.columns])
-    for row in table.rows + ([table.total] if table.total else []):
-        writer.writerow([_csv_value(row.get(column.key), column.kind)
-                         for column in table.columns])
-    yield buffer.getvalue()
 
 
 # -- tables --------------------------------------------------------------------------

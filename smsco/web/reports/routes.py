@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import presenters, queries, services
+from . import presenters, queries, services, tables
 from .forms import BREAKDOWNS, GROUPINGS, KINDS, NO_SENDER, PRESETS, SORTS, ReportFilters
 
 bp = Blueprint("reports", __name__)
@@ -17,8 +18,11 @@ PERIOD_TABLES = {"outcomes": presenters.outcome_table, "rate": presenters.rate_t
                  "spend": presenters.spend_table, "balance": presenters.balance_table}
 
 
-def _campaign_link(key: object) -> str | None:
-    return url_for("bulk.campaign", campaign_id=key) if key and isinstance(key, int) else None
+def _campaign_links() -> Callable[[object], str | None]:
+    """Each campaign's page URL (none for single messages); url_for once, not per row."""
+    marker = 987654321
+    pattern = url_for("bulk.campaign", campaign_id=marker)
+    return lambda key: pattern.replace(str(marker), str(key)) if key else None
 
 
 def _request_filters() -> tuple[ReportFilters, date]:
@@ -61,13 +65,13 @@ def report():
     filters, today = _request_filters()
     report = services.build_report(filters, today)
     split = services.breakdown(filters, today)
-    link = _campaign_link if split.by == "campaign" else lambda _key: None
+    link = _campaign_links() if split.by == "campaign" else lambda _key: None
     return render_template(
         "reports/report.html", report=report, filters=filters,
         sections=presenters.report_sections(report),
         breakdown=presenters.breakdown_table(split, report.total, link), split=split,
         range_text=services.describe_range(report.start, report.end),
-        options=filter_options(filters), breakdowns=BREAKDOWNS,
+        options=filter_options(filters), breakdowns=BREAKDOWNS, table_html=tables.html,
         sort=sort_links(filters))
 
 
@@ -91,6 +95,6 @@ def export(name: str):
         abort(404)
     last = end - timedelta(days=1)
     filename = f"smsco-report-{name}-{start.isoformat()}-{last.isoformat()}.csv"
-    return Response(presenters.csv_lines(table), mimetype="text/csv",
+    return Response(tables.csv_lines(table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})
