@@ -91,7 +91,8 @@ def downgrade():
     if dialect == "postgresql":
         for name in TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON message")
-        op.execute("DROP FUNCTION IF EXISTS message_tally_capture()")
+        op.execute("DROP FUNCTION IF EXISTS message_tally_inserted()")
+        op.execute("DROP FUNCTION IF EXISTS message_tally_changed()")
     else:
         for name in TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -130,61 +131,55 @@ def tally_insert(values):
     return f"INSERT INTO message_tally_delta ({', '.join(KEY_COLUMNS)}, messages, credits) {values}"
 
 
-def sqlite_triggers():
-    def row_values(row, sign):
-        return f"VALUES ({', '.join(key_sql(row))}, {sign}1, {sign}COALESCE({row}.credits, 0))"
+WATCHED = ("created_at, sender, created_by_id, campaign_id, state, gateway_status, "
+           "error_code, mes_id, credits")
 
+
+def row_values(row, sign):
+    return f"({', '.join(key_sql(row))}, {sign}1, {sign}COALESCE({row}.credits, 0))"
+
+
+def changed(old, new, is_not):
     def key(row):
         return f"({', '.join(key_sql(row))}, COALESCE({row}.credits, 0))"
+    return f"{key(old)} {is_not} {key(new)}"
 
-    watched = ("created_at, sender, created_by_id, campaign_id, state, gateway_status, "
-               "error_code, mes_id, credits")
+
+def sqlite_triggers():
     return [
         "CREATE TRIGGER message_tally_insert AFTER INSERT ON message BEGIN "
-        f"{tally_insert(row_values('NEW', ''))}; END",
-        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {watched} ON message "
-        f"WHEN {key('OLD')} IS NOT {key('NEW')} BEGIN "
-        f"{tally_insert(row_values('OLD', '-'))}; {tally_insert(row_values('NEW', ''))}; END",
+        f"{tally_insert('VALUES ' + row_values('NEW', ''))}; END",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {WATCHED} ON message "
+        f"WHEN {changed('OLD', 'NEW', 'IS NOT')} BEGIN "
+        f"{tally_insert('VALUES ' + row_values('OLD', '-'))}; "
+        f"{tally_insert('VALUES ' + row_values('NEW', ''))}; END",
         "CREATE TRIGGER message_tally_delete AFTER DELETE ON message BEGIN "
-        f"{tally_insert(row_values('OLD', '-'))}; END",
+        f"{tally_insert('VALUES ' + row_values('OLD', '-'))}; END",
     ]
 
 
 def postgres_triggers():
-    keys = ", ".join(f"k{i}" for i in range(len(KEY_COLUMNS)))
+    keyed = ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(key_sql("r")))
     groups = ", ".join(str(i + 1) for i in range(len(KEY_COLUMNS)))
-
-    def keyed(row):
-        return ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(key_sql(row)))
-
-    changed = (f"({', '.join(key_sql('o'))}, COALESCE(o.credits, 0)) IS DISTINCT FROM "
-               f"({', '.join(key_sql('r'))}, COALESCE(r.credits, 0))")
-    on_insert = tally_insert(f"SELECT {keyed('r')}, count(*), "
+    on_insert = tally_insert(f"SELECT {keyed}, count(*), "
                              f"sum(COALESCE(r.credits, 0)) FROM new_rows r GROUP BY {groups}")
-    on_delete = tally_insert(f"SELECT {keyed('r')}, -count(*), "
-                             f"-sum(COALESCE(r.credits, 0)) FROM old_rows r GROUP BY {groups}")
-    pairs = f"FROM old_rows o JOIN new_rows r ON r.id = o.id WHERE {changed}"
-    on_update = tally_insert(
-        f"SELECT {keys}, sum(n), sum(c) FROM ("
-        f"SELECT {keyed('o')}, -1 AS n, -COALESCE(o.credits, 0) AS c {pairs} "
-        f"UNION ALL SELECT {keyed('r')}, 1, COALESCE(r.credits, 0) {pairs}) AS change "
-        f"GROUP BY {groups} HAVING sum(n) <> 0 OR sum(c) <> 0")
-    function = (
-        "CREATE OR REPLACE FUNCTION message_tally_capture() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$\nBEGIN\n"
-        f"  IF TG_OP = 'INSERT' THEN\n    {on_insert};\n"
-        f"  ELSIF TG_OP = 'DELETE' THEN\n    {on_delete};\n"
-        f"  ELSE\n    {on_update};\n"
-        "  END IF;\n  RETURN NULL;\nEND\n$$")
-    each = "FOR EACH STATEMENT EXECUTE FUNCTION message_tally_capture()"
+    on_update = tally_insert(f"VALUES {row_values('OLD', '-')}, {row_values('NEW', '')}")
+    on_delete = tally_insert(f"VALUES {row_values('OLD', '-')}")
     return [
-        function,
-        f"CREATE TRIGGER message_tally_insert AFTER INSERT ON message "
-        f"REFERENCING NEW TABLE AS new_rows {each}",
-        f"CREATE TRIGGER message_tally_update AFTER UPDATE ON message "
-        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {each}",
-        f"CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
-        f"REFERENCING OLD TABLE AS old_rows {each}",
+        "CREATE OR REPLACE FUNCTION message_tally_inserted() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n  {on_insert};\n  RETURN NULL;\nEND\n$$",
+        "CREATE OR REPLACE FUNCTION message_tally_changed() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"  IF TG_OP = 'UPDATE' THEN\n    {on_update};\n"
+        f"  ELSE\n    {on_delete};\n  END IF;\n  RETURN NULL;\nEND\n$$",
+        "CREATE TRIGGER message_tally_insert AFTER INSERT ON message "
+        "REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION message_tally_inserted()",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {WATCHED} ON message "
+        f"FOR EACH ROW WHEN ({changed('OLD', 'NEW', 'IS DISTINCT FROM')}) "
+        "EXECUTE FUNCTION message_tally_changed()",
+        "CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
+        "FOR EACH ROW EXECUTE FUNCTION message_tally_changed()",
     ]
 
 

@@ -79,65 +79,61 @@ def _tally_insert(values: str) -> str:
     return f"INSERT INTO message_tally_delta ({columns}, messages, credits) {values}"
 
 
-def _sqlite_tally_triggers() -> list[str]:
-    def row_values(row: str, sign: str) -> str:
-        return (f"VALUES ({', '.join(tally_key_sql(row))}, {sign}1, "
-                f"{sign}COALESCE({row}.credits, 0))")
+_WATCHED = ("created_at, sender, created_by_id, campaign_id, state, gateway_status, "
+            "error_code, mes_id, credits")
 
+
+def _row_values(row: str, sign: str) -> str:
+    return f"({', '.join(tally_key_sql(row))}, {sign}1, {sign}COALESCE({row}.credits, 0))"
+
+
+def _changed(old: str, new: str, is_not: str) -> str:
+    """SQL true when a change touches what the tallies count."""
     def key(row: str) -> str:
         return f"({', '.join(tally_key_sql(row))}, COALESCE({row}.credits, 0))"
+    return f"{key(old)} {is_not} {key(new)}"
 
-    watched = "created_at, sender, created_by_id, campaign_id, state, gateway_status, " \
-              "error_code, mes_id, credits"
+
+def _sqlite_tally_triggers() -> list[str]:
     return [
         "CREATE TRIGGER message_tally_insert AFTER INSERT ON message BEGIN "
-        f"{_tally_insert(row_values('NEW', ''))}; END",
-        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {watched} ON message "
-        f"WHEN {key('OLD')} IS NOT {key('NEW')} BEGIN "
-        f"{_tally_insert(row_values('OLD', '-'))}; {_tally_insert(row_values('NEW', ''))}; END",
+        f"{_tally_insert('VALUES ' + _row_values('NEW', ''))}; END",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {_WATCHED} ON message "
+        f"WHEN {_changed('OLD', 'NEW', 'IS NOT')} BEGIN "
+        f"{_tally_insert('VALUES ' + _row_values('OLD', '-'))}; "
+        f"{_tally_insert('VALUES ' + _row_values('NEW', ''))}; END",
         "CREATE TRIGGER message_tally_delete AFTER DELETE ON message BEGIN "
-        f"{_tally_insert(row_values('OLD', '-'))}; END",
+        f"{_tally_insert('VALUES ' + _row_values('OLD', '-'))}; END",
     ]
 
 
 def _postgres_tally_triggers() -> list[str]:
-    # Statement-level triggers with transition tables: a campaign's 5,000-row
-    # insert adds a handful of grouped delta rows, not 5,000.
-    keys = ", ".join(f"k{i}" for i in range(len(TALLY_KEY_COLUMNS)))
+    # Inserts: one statement-level trigger with a transition table, so a campaign's
+    # 5,000-row insert adds a handful of grouped delta rows, not 5,000. Updates and
+    # deletes: row-level, and the WHEN clause skips every update that changes
+    # nothing counted (claims, leases, checks) without calling the function.
+    keyed = ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(tally_key_sql("r")))
     groups = ", ".join(str(i + 1) for i in range(len(TALLY_KEY_COLUMNS)))
-
-    def keyed(row: str) -> str:
-        return ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(tally_key_sql(row)))
-
-    changed = (f"({', '.join(tally_key_sql('o'))}, COALESCE(o.credits, 0)) IS DISTINCT FROM "
-               f"({', '.join(tally_key_sql('r'))}, COALESCE(r.credits, 0))")
     # Built from the constant expressions above only: no value from outside reaches SQL.
-    on_insert = _tally_insert(f"SELECT {keyed('r')}, count(*), "  # noqa: S608
+    on_insert = _tally_insert(f"SELECT {keyed}, count(*), "  # noqa: S608
                               f"sum(COALESCE(r.credits, 0)) FROM new_rows r GROUP BY {groups}")
-    on_delete = _tally_insert(f"SELECT {keyed('r')}, -count(*), "  # noqa: S608
-                              f"-sum(COALESCE(r.credits, 0)) FROM old_rows r GROUP BY {groups}")
-    pairs = f"FROM old_rows o JOIN new_rows r ON r.id = o.id WHERE {changed}"
-    on_update = _tally_insert(
-        f"SELECT {keys}, sum(n), sum(c) FROM ("  # noqa: S608
-        f"SELECT {keyed('o')}, -1 AS n, -COALESCE(o.credits, 0) AS c {pairs} "
-        f"UNION ALL SELECT {keyed('r')}, 1, COALESCE(r.credits, 0) {pairs}) AS change "
-        f"GROUP BY {groups} HAVING sum(n) <> 0 OR sum(c) <> 0")
-    function = (
-        "CREATE OR REPLACE FUNCTION message_tally_capture() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$\nBEGIN\n"
-        f"  IF TG_OP = 'INSERT' THEN\n    {on_insert};\n"
-        f"  ELSIF TG_OP = 'DELETE' THEN\n    {on_delete};\n"
-        f"  ELSE\n    {on_update};\n"
-        "  END IF;\n  RETURN NULL;\nEND\n$$")
-    each = "FOR EACH STATEMENT EXECUTE FUNCTION message_tally_capture()"
+    on_update = _tally_insert(f"VALUES {_row_values('OLD', '-')}, {_row_values('NEW', '')}")
+    on_delete = _tally_insert(f"VALUES {_row_values('OLD', '-')}")
     return [
-        function,
-        f"CREATE TRIGGER message_tally_insert AFTER INSERT ON message "
-        f"REFERENCING NEW TABLE AS new_rows {each}",
-        f"CREATE TRIGGER message_tally_update AFTER UPDATE ON message "
-        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {each}",
-        f"CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
-        f"REFERENCING OLD TABLE AS old_rows {each}",
+        "CREATE OR REPLACE FUNCTION message_tally_inserted() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n  {on_insert};\n  RETURN NULL;\nEND\n$$",
+        "CREATE OR REPLACE FUNCTION message_tally_changed() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"  IF TG_OP = 'UPDATE' THEN\n    {on_update};\n"
+        f"  ELSE\n    {on_delete};\n  END IF;\n  RETURN NULL;\nEND\n$$",
+        "CREATE TRIGGER message_tally_insert AFTER INSERT ON message "
+        "REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION message_tally_inserted()",
+        f"CREATE TRIGGER message_tally_update AFTER UPDATE OF {_WATCHED} ON message "
+        f"FOR EACH ROW WHEN ({_changed('OLD', 'NEW', 'IS DISTINCT FROM')}) "
+        "EXECUTE FUNCTION message_tally_changed()",
+        "CREATE TRIGGER message_tally_delete AFTER DELETE ON message "
+        "FOR EACH ROW EXECUTE FUNCTION message_tally_changed()",
     ]
 
 
@@ -189,5 +185,6 @@ def drop_tally_trigger_ddl(dialect: str) -> list[str]:
     """The statements that remove them (bulk loads, downgrades)."""
     if dialect == "postgresql":
         return [f"DROP TRIGGER IF EXISTS {name} ON message" for name in TALLY_TRIGGERS] + [
-            "DROP FUNCTION IF EXISTS message_tally_capture()"]
+            "DROP FUNCTION IF EXISTS message_tally_inserted()",
+            "DROP FUNCTION IF EXISTS message_tally_changed()"]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in TALLY_TRIGGERS]
