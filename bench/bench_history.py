@@ -11,7 +11,6 @@ Targets: p95 <= 100 ms at any depth and <= 3x the raw query.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from datetime import timedelta
@@ -27,6 +26,7 @@ from bench.dataset import (  # noqa: E402
     ensure_built,
     logged_in_client,
     p95,
+    targets,
     timed,
     timed_with_cpu,
 )
@@ -109,13 +109,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--database", choices=("all", "sqlite", "postgresql"), default="all")
     args = parser.parse_args()
-    targets = [Target(history_data(args.rows))]
-    if os.environ.get("TEST_DATABASE_URL"):
-        targets.append(Target(history_data(args.rows), os.environ["TEST_DATABASE_URL"]))
-    for target in targets:
+    chosen = targets(history_data(args.rows), args.database)
+    for target in chosen:
         ensure_built(target, args.rebuild)
-    for target in targets:
+    for target in chosen:
         measure(target, args.repeat)
     return 0
 

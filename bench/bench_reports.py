@@ -15,7 +15,6 @@ when the day tallies beat counting the rows.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from datetime import timedelta
@@ -31,6 +30,7 @@ from bench.dataset import (  # noqa: E402
     ensure_built,
     logged_in_client,
     p95,
+    targets,
     timed,
     timed_with_cpu,
 )
@@ -121,13 +121,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--database", choices=("all", "sqlite", "postgresql"), default="all")
     args = parser.parse_args()
-    targets = [Target(reports_data(args.rows))]
-    if os.environ.get("TEST_DATABASE_URL"):
-        targets.append(Target(reports_data(args.rows), os.environ["TEST_DATABASE_URL"]))
-    for target in targets:
+    chosen = targets(reports_data(args.rows), args.database)
+    for target in chosen:
         ensure_built(target, args.rebuild)
-    for target in targets:
+    for target in chosen:
         measure(target, args.repeat)
     return 0
 

@@ -15,6 +15,7 @@ models' schema or its parameters change.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sqlite3
 import statistics
@@ -193,8 +194,21 @@ class Target:
         return connection
 
     def placeholders(self, sql: str) -> str:
-        """``?`` parameters as the driver wants them."""
-        return sql if self.postgres_url is None else sql.replace("?", "%s")
+        """``?`` parameters as the driver wants them (psycopg: ``%s``, and ``%%`` for ``%``)."""
+        return sql if self.postgres_url is None else sql.replace("%", "%%").replace("?", "%s")
+
+
+def targets(data: DataSet, database: str) -> list[Target]:
+    """SQLite, and PostgreSQL when ``TEST_DATABASE_URL`` is set; ``database`` picks one."""
+    chosen = []
+    if database in ("all", "sqlite"):
+        chosen.append(Target(data))
+    url = os.environ.get("TEST_DATABASE_URL")
+    if database in ("all", "postgresql") and url:
+        chosen.append(Target(data, url))
+    if not chosen:
+        raise SystemExit("No database to measure: set TEST_DATABASE_URL for PostgreSQL.")
+    return chosen
 
 
 def bench_app(target: Target):
