@@ -16,11 +16,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import Date, DateTime, Select, and_, cast, func, null, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    DateTime,
+    Numeric,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    null,
+    or_,
+    select,
+    text,
+)
 
 from ..extensions import db
-from ..models import BalanceSnapshot, Campaign, MessageTallyDelta, User, message_tally
+from ..models import Campaign, MessageTallyDelta, User, message_tally
 from ..sending.tallies import (
     DAY,
     MONTH,
@@ -59,82 +75,39 @@ def _first_of_next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def _tally_ranges(scope: Scope, months: bool):
-    """Which tally rows cover the scope's days: month rows for whole months (``months``),
-    day rows for the rest."""
-    table = message_tally
+def _shape(scope: Scope, months: bool) -> tuple[str, dict[str, object]]:
+    """Which tally rows cover the scope's days, and the dates that bound them: every
+    month row ("all"), day rows ("days"), or month rows for whole months with day rows
+    around them ("months")."""
     if scope.start is None or scope.end is None:
-        return table.c.span == MONTH  # every month row: all time
+        return "all", {}
+    zone = local_zone()
+    dates = {"start": scope.start, "end": scope.end,
+             "start_utc": day_start_utc(scope.start, zone),
+             "end_utc": day_start_utc(scope.end, zone)}
     whole_from = scope.start if scope.start.day == 1 else _first_of_next_month(scope.start)
     whole_to = scope.end.replace(day=1)
     if not months or whole_from >= whole_to:
-        return and_(table.c.span == DAY, table.c.start >= scope.start,
-                    table.c.start < scope.end)
-    return or_(
-        and_(table.c.span == MONTH, table.c.start >= whole_from, table.c.start < whole_to),
-        and_(table.c.span == DAY, table.c.start >= scope.start, table.c.start < whole_from),
-        and_(table.c.span == DAY, table.c.start >= whole_to, table.c.start < scope.end))
+        return "days", dates
+    return "months", {**dates, "whole_from": whole_from, "whole_to": whole_to}
 
 
-def _filters(columns, scope: Scope) -> list:
-    conditions = []
-    if scope.sender is not None:
-        conditions.append(columns.sender == scope.sender)
-    if scope.operator_id is not None:
-        conditions.append(columns.operator_id == scope.operator_id)
-    if scope.campaign_id is not None:
-        conditions.append(columns.campaign_id == scope.campaign_id)
-    if scope.kind == "single":
-        conditions.append(columns.campaign_id == 0)
-    elif scope.kind == "campaign":
-        conditions.append(columns.campaign_id != 0)
-    return conditions
-
-
-def _tally_side(scope: Scope, by: str | None, months: bool) -> Select:
-    columns = message_tally.c
-    if by == "day":
-        keys = [columns.start.label("day"), cast(null(), DateTime).label("moment")]
-        grouping = [columns.start]
-    elif by is not None:
-        keys = [columns[DIMENSIONS[by]].label("key")]
-        grouping = [columns[DIMENSIONS[by]]]
-    else:
-        keys, grouping = [], []
-    sums = [func.sum(columns[name]).label(name) for name in VALUE_COLUMNS]
-    return (select(*keys, *sums).where(_tally_ranges(scope, months), *_filters(columns, scope))
-            .group_by(*grouping))
-
-
-def _delta_side(scope: Scope, by: str | None) -> Select:
-    delta = MessageTallyDelta
-    zone = local_zone()
-    if by == "day":
-        # A delta's local day is worked out from its UTC time after reading.
-        keys = [cast(null(), Date).label("day"), delta.created_at.label("moment")]
-        grouping = [delta.created_at]
-    elif by is not None:
-        keys = [getattr(delta, DIMENSIONS[by]).label("key")]
-        grouping = [getattr(delta, DIMENSIONS[by])]
-    else:
-        keys, grouping = [], []
-    conditions = _filters(delta, scope)
-    if scope.start is not None:
-        conditions.append(delta.created_at >= day_start_utc(scope.start, zone))
-    if scope.end is not None:
-        conditions.append(delta.created_at < day_start_utc(scope.end, zone))
-    sums = [func.sum(sql).label(name) for name, sql in counter_expressions().items()]
-    return select(*keys, *sums).where(*conditions).group_by(*grouping)
+def _filter_values(scope: Scope) -> dict[str, object]:
+    values = {"sender": scope.sender, "operator_id": scope.operator_id,
+              "campaign_id": scope.campaign_id}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def count_rows(scope: Scope, by: str | None = None, months: bool = True) -> list[CountRow]:
     """Counts per group (``by``: None, "day" or a ``DIMENSIONS`` key), from the tallies and
     the pending deltas in one statement. With ``months``, whole months come from month
     rows (keyed by their first day when ``by`` is "day")."""
-    statement = _tally_side(scope, by, months).union_all(_delta_side(scope, by))
+    shape, dates = _shape(scope, months)
+    filters = _filter_values(scope)
+    statement = _count_statement(by, shape, tuple(sorted(filters)), scope.kind)
     zone = local_zone()
     rows = []
-    for row in db.session.execute(statement):
+    for row in db.session.execute(statement, {**dates, **filters}):
         mapping = row._mapping
         if by == "day":
             key = mapping["day"] if mapping["day"] is not None else local_day(
@@ -147,16 +120,91 @@ def count_rows(scope: Scope, by: str | None = None, months: bool = True) -> list
     return rows
 
 
+# -- the statement, built once per shape ------------------------------------------------
+#
+# A report runs the same few statements with other dates: each shape is built once
+# with bound parameters, so SQLAlchemy neither rebuilds nor re-keys fifty columns.
+
+
+@lru_cache(maxsize=256)
+def _count_statement(by: str | None, shape: str, filters: tuple[str, ...],
+                     kind: str | None) -> CompoundSelect:
+    return _tally_side(by, shape, filters, kind).union_all(
+        _delta_side(by, shape, filters, kind))
+
+
+def _tally_ranges(shape: str):
+    columns = message_tally.c
+
+    def days(low: str, high: str):
+        return and_(columns.span == DAY, columns.start >= bindparam(low, type_=Date),
+                    columns.start < bindparam(high, type_=Date))
+    if shape == "all":
+        return columns.span == MONTH
+    if shape == "days":
+        return days("start", "end")
+    return or_(and_(columns.span == MONTH, columns.start >= bindparam("whole_from", type_=Date),
+                    columns.start < bindparam("whole_to", type_=Date)),
+               days("start", "whole_from"), days("whole_to", "end"))
+
+
+def _filters(columns, filters: tuple[str, ...], kind: str | None) -> list:
+    conditions = [columns[name] == bindparam(name) for name in filters]
+    if kind == "single":
+        conditions.append(columns["campaign_id"] == 0)
+    elif kind == "campaign":
+        conditions.append(columns["campaign_id"] != 0)
+    return conditions
+
+
+def _tally_side(by: str | None, shape: str, filters: tuple[str, ...],
+                kind: str | None) -> Select:
+    columns = message_tally.c
+    if by == "day":
+        keys = [columns.start.label("day"), cast(null(), DateTime).label("moment")]
+        grouping = [columns.start]
+    elif by is not None:
+        keys, grouping = [columns[DIMENSIONS[by]].label("key")], [columns[DIMENSIONS[by]]]
+    else:
+        keys, grouping = [], []
+    sums = [func.sum(columns[name]).label(name) for name in VALUE_COLUMNS]
+    return (select(*keys, *sums).where(_tally_ranges(shape), *_filters(columns, filters, kind))
+            .group_by(*grouping))
+
+
+def _delta_side(by: str | None, shape: str, filters: tuple[str, ...],
+                kind: str | None) -> Select:
+    delta = MessageTallyDelta.__table__
+    columns = delta.c
+    if by == "day":
+        # A delta's local day is worked out from its UTC time after reading.
+        keys = [cast(null(), Date).label("day"), columns.created_at.label("moment")]
+        grouping = [columns.created_at]
+    elif by is not None:
+        keys, grouping = [columns[DIMENSIONS[by]].label("key")], [columns[DIMENSIONS[by]]]
+    else:
+        keys, grouping = [], []
+    conditions = _filters(columns, filters, kind)
+    if shape != "all":
+        conditions += [columns.created_at >= bindparam("start_utc", type_=DateTime),
+                       columns.created_at < bindparam("end_utc", type_=DateTime)]
+    sums = [func.sum(sql).label(name) for name, sql in counter_expressions().items()]
+    return select(*keys, *sums).where(*conditions).group_by(*grouping)
+
+
 def balances_at(moments: Sequence[datetime]) -> list[Decimal | None]:
     """The latest balance reading at or before each moment (naive UTC), in one statement
     of indexed look-ups; None where there was no reading yet."""
     if not moments:
         return []
-    reading = BalanceSnapshot
-    columns = [select(reading.balance).where(reading.at <= moment)
-               .order_by(reading.at.desc()).limit(1).scalar_subquery().label(f"b{index}")
-               for index, moment in enumerate(moments)]
-    return list(db.session.execute(select(*columns)).one())
+    latest = ("(SELECT balance FROM balance_snapshot WHERE at <= :m{0} "
+              "ORDER BY at DESC LIMIT 1) AS b{0}")
+    statement = text("SELECT " + ", ".join(latest.format(i) for i in range(len(moments)))
+                     ).columns(*(column(f"b{i}", Numeric(12, 2)) for i in range(len(moments))))
+    statement = statement.bindparams(*(bindparam(f"m{i}", type_=DateTime)
+                                       for i in range(len(moments))))
+    return list(db.session.execute(statement, {f"m{i}": moment for i, moment in
+                                               enumerate(moments)}).one())
 
 
 def operator_names(ids: Sequence[int]) -> dict[int, str]:
