@@ -28,7 +28,7 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("rebuild-rollups")
     def rebuild_rollups() -> None:
-        """Recount the reports' per-day tallies from the messages.
+        """Recount the reports' day and month tallies from the messages.
 
         Never needed for correctness (triggers keep them exact); run it after
         changing SMSCO_TIMEZONE, or to check. On SQLite, sending waits while
@@ -38,7 +38,7 @@ def register_commands(app: Flask) -> None:
 
         ensure_tally_triggers()
         rows = rebuild_tallies()
-        click.echo(f"Report tallies rebuilt: {rows} day rows.")
+        click.echo(f"Report tallies rebuilt: {rows} rows.")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
