@@ -327,6 +327,10 @@ def test_campaign_page_shows_its_outcomes_and_failure_causes(app, logged_in, use
         campaign_id = db.session.scalar(select(Campaign.id))
     page = logged_in.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
     assert 'id="chart-campaign-outcomes"' in page and 'id="chart-campaign-causes"' in page
+    link = re.search(r'href="(/reports\?[^"]+)">Day by day in Reports', page).group(1)
+    assert f"campaign={campaign_id}" in link and "range=custom" in link
+    day_by_day = read_page(logged_in, link.replace("&amp;", "&"))
+    assert day_by_day.figures["messages"] == "3"
     reader = FigureReader()
     reader.feed(page)
     outcomes = rows_by_name(reader.tables["campaign-outcomes"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from flask import (
     Blueprint,
@@ -169,7 +169,8 @@ def campaign(campaign_id: int):
                            gateway_label=gateway_label,
                            FINAL_STATES=State.FINAL,
                            sections=report_presenters.campaign_sections(figures),
-                           table_html=report_tables.html)
+                           table_html=report_tables.html,
+                           today=datetime.now(local_zone()).date().isoformat())
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")

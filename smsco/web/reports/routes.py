@@ -34,6 +34,11 @@ def filter_options(filters: ReportFilters) -> dict[str, list[tuple[str, str]]]:
     """(value, text) pairs for each list of the filter form."""
     choices = queries.filter_choices()
     senders = sorted(set(choices["senders"]) | ({filters.sender} - {None, NO_SENDER}))
+    campaigns = list(choices["campaigns"])
+    if filters.campaign_id and filters.campaign_id not in {i for i, _name in campaigns}:
+        # An older campaign than the list shows stays selected (e.g. from its own page).
+        name = queries.campaign_names([filters.campaign_id]).get(filters.campaign_id)
+        campaigns.append((filters.campaign_id, name or f"#{filters.campaign_id}"))
     return {
         "presets": [(key, str(text)) for key, text in PRESETS.items()],
         "groupings": [("", _("Automatic"))] + [(k, str(t)) for k, t in GROUPINGS.items()],
@@ -41,7 +46,7 @@ def filter_options(filters: ReportFilters) -> dict[str, list[tuple[str, str]]]:
         + [(sender, sender) for sender in senders],
         "operators": [("", _("Everyone"))] + [(str(i), name) for i, name in choices["operators"]],
         "campaigns": [("", _("All campaigns"))]
-        + [(str(i), name) for i, name in choices["campaigns"]],
+        + [(str(i), name) for i, name in campaigns],
         "kinds": [("", _("Single and campaign"))] + [(k, str(t)) for k, t in KINDS.items()],
     }
 
