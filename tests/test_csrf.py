@@ -278,14 +278,15 @@ def pages(world: World) -> list[str]:
         f"/contacts/import/{world.upload_token}", "/contacts/import/done?added=1",
         "/contacts/opt-outs", "/templates/", "/templates/new",
         f"/templates/{world.template}/edit", "/templates/settings", "/admin/users",
-        f"/admin/users/{world.users['olga']}/password", "/admin/audit", "/no-such-page",
+        f"/admin/users/{world.users['olga']}/password", "/admin/audit", "/reports",
+        "/no-such-page",
     ]
 
 
 # Pages that are not HTML for people: data for scripts, downloads, static files.
 NOT_PAGES = {"history.updates", "history.export_csv", "bulk.campaign_progress",
              "bulk.campaign_csv", "contacts.export_contacts", "contacts.export_opt_outs",
-             "contacts.invalid_rows", "static"}
+             "contacts.invalid_rows", "reports.export", "static"}
 
 
 def test_the_page_list_covers_every_page(app, world):

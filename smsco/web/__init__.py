@@ -108,10 +108,11 @@ def register_blueprints(app: Flask) -> None:
     from .history.routes import bp as history_bp
     from .message_templates.routes import bp as templates_bp
     from .overview.routes import bp as main_bp
+    from .reports.routes import bp as reports_bp
     from .text_analysis.routes import bp as text_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp,
-                      bulk_bp, contacts_bp):
+                      bulk_bp, contacts_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import ClassVar
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import TALLY_COUNTERS, drop_tally_trigger_ddl, tally_trigger_ddl
 from .extensions import db
 
 
@@ -174,6 +175,54 @@ class Message(db.Model):
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.recipient} {self.state}>"
+
+
+# How many messages of each outcome and cause were created on one local day (span
+# "day") or in one month ("month", ``start`` its first day), per sender ID, operator
+# and campaign, and their credits. Kept by folding ``MessageTallyDelta`` rows in
+# (``sending/tallies.py``); 0 and "" stand for "none" so the key can be a primary
+# key on any database. A Core table: its counters are generated from TALLY_COUNTERS.
+message_tally = db.Table(
+    "message_tally", db.metadata,
+    db.Column("span", String(5), primary_key=True),
+    db.Column("start", db.Date, primary_key=True),  # in SMSCO_TIMEZONE
+    db.Column("sender", String(11), primary_key=True),
+    db.Column("operator_id", db.Integer, primary_key=True, autoincrement=False),
+    db.Column("campaign_id", db.Integer, primary_key=True, autoincrement=False),
+    *(db.Column(name, db.Integer, nullable=False, default=0)
+      for name in (*TALLY_COUNTERS, "credits")),
+    Index("ix_message_tally_campaign", "campaign_id", "span", "start"),
+    # Without rowid, SQLite stores the rows in key order: a range of days is one read.
+    sqlite_with_rowid=False,
+)
+
+
+class MessageTallyDelta(db.Model):
+    """A signed change to the tallies, written by database triggers with the change itself.
+
+    ``created_at`` stays UTC here: the local day is worked out when the
+    delta is folded into ``MessageTally``.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    sender: Mapped[str] = mapped_column(String(11))
+    operator_id: Mapped[int]
+    campaign_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10))
+    final_status: Mapped[int]
+    error_code: Mapped[int]
+    accepted: Mapped[int]
+    messages: Mapped[int]
+    credits: Mapped[int]
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_tally_triggers(_metadata, connection, **_kw) -> None:
+    """``create_all`` (tests, benchmarks) installs the triggers the migration installs."""
+    dialect = connection.dialect.name
+    for statement in drop_tally_trigger_ddl(dialect) + tally_trigger_ddl(dialect):
+        connection.exec_driver_sql(statement)
 
 
 class MessageEvent(db.Model):

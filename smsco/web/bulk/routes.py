@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from flask import (
     Blueprint,
@@ -26,6 +26,10 @@ from ..extensions import db
 from ..message_templates.services import visible_templates
 from ..models import Campaign, State, utcnow
 from ..params import arg_int
+from ..reports import presenters as report_presenters
+from ..reports import services as report_services
+from ..reports import tables as report_tables
+from ..reports.queries import Scope
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
@@ -170,10 +174,14 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
 def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     page = services.campaign_messages(campaign_id, arg_int("before"))
+    figures = report_services.scope_figures(Scope(campaign_id=campaign_id))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
-                           FINAL_STATES=State.FINAL)
+                           FINAL_STATES=State.FINAL,
+                           sections=report_presenters.campaign_sections(figures),
+                           table_html=report_tables.html,
+                           today=datetime.now(local_zone()).date().isoformat())
 
 
 @bp.get("/campaigns/<id:campaign_id>/progress")

@@ -21,6 +21,9 @@ none is lost:
 4. ``gateway`` — the one place the app gets its ``smsco.Client``; in demo mode
    it starts the built-in simulator first.
 5. ``quiet_hours`` — when marketing messages must wait (evenings and nights).
+6. ``tallies`` — per-day counts of messages for the reports: database
+   triggers record every change of a message as a signed delta in the same
+   transaction; a job folds the deltas into day rows; a recount rebuilds them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scheduled jobs: dispatch, delivery-status polling, balance snapshots.
+"""Scheduled jobs: dispatch, delivery-status polling, balance snapshots, report tallies.
 
 The scheduler (APScheduler 3) runs in exactly one process (DESIGN §3): the
 dev server of ``make run``, or ``flask --app app worker``. Jobs are
@@ -38,6 +38,7 @@ from .dispatch import (
 )
 from .gateway import get_client
 from .outbox import record_event
+from .tallies import fold_pending_tallies
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ STATUS_BATCH = 200
 CHECK_LEASE = timedelta(seconds=60)
 # After a dispatch run sent something, read the balance again this soon.
 BALANCE_REFRESH_AFTER_SENDING = 5
+# Seconds between folds of the reports' tally deltas (reports are exact either way;
+# folding keeps the deltas they add up few).
+TALLY_INTERVAL = 10
 
 
 # -- status ----------------------------------------------------------------------
@@ -213,6 +217,10 @@ def balance_job(app: Flask) -> None:
     _run_job(app, record_balance)
 
 
+def tally_job(app: Flask) -> None:
+    _run_job(app, fold_pending_tallies)
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """Start this process's scheduler: the one place jobs run."""
     with app.app_context():
@@ -231,6 +239,8 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_STATUS_INTERVAL"], next_run_time=now)
     scheduler.add_job(balance_job, "interval", args=[app], id="balance",
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
+    scheduler.add_job(tally_job, "interval", args=[app], id="tallies",
+                      seconds=TALLY_INTERVAL, next_run_time=now)
     app.extensions["smsco_jobs"] = RunningJobs()
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
