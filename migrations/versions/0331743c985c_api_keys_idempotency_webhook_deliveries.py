@@ -74,7 +74,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_webhook_delivery_campaign_id_campaign'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_webhook_delivery_message_id_message'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_webhook_delivery_event_id'))
+    sa.UniqueConstraint('event_id', name=op.f('uq_webhook_delivery_event_id')),
+    sa.UniqueConstraint('source_event_id', name=op.f('uq_webhook_delivery_source_event_id'))
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_delivery_api_key_id'), ['api_key_id'], unique=False)

@@ -355,8 +355,8 @@ class WebhookDelivery(db.Model):
                                             index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    # The timeline entry it reports; orders one message's deliveries.
-    source_event_id: Mapped[int | None]
+    # The timeline entry it reports (one delivery per entry); orders one message's deliveries.
+    source_event_id: Mapped[int | None] = mapped_column(unique=True)
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

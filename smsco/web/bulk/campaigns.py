@@ -62,6 +62,7 @@ class CampaignSpec:
     mode: str = ScheduleMode.NOW
     send_at: datetime | None = None  # naive UTC
     footer: str = ""  # appended to each message (opt-out text for marketing)
+    api_key_id: int | None = None  # created through this API key (its webhook hears of it)
 
 
 def placeholders(body: str) -> list[str]:
@@ -114,7 +115,7 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
                         marketing=spec.marketing, quiet_hours=spec.marketing and spec.quiet_hours,
                         schedule_mode=spec.mode, send_at=spec.send_at, idempotency_key=key,
                         invalid_count=invalid_count, duplicate_count=duplicate_count,
-                        recipient_count=recipient_count or 0,
+                        recipient_count=recipient_count or 0, api_key_id=spec.api_key_id,
                         created_by_id=user.id if user else None)
     db.session.add(campaign)
     try:
@@ -149,7 +150,7 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
             "send_at": spec.send_at if held else now,
             "gateway_schedule": _outside_quiet_hours(campaign, spec.send_at)
             if spec.mode == ScheduleMode.GATEWAY else None,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "api_key_id": spec.api_key_id,
             "created_by_id": user.id if user else None}
     total = 0
     for chunk in _chunks(recipients, CHUNK):

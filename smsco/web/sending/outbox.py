@@ -6,15 +6,15 @@ Every change of state is written with an event, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Message, MessageEvent, ScheduleMode, State, User, audit, utcnow
+from ..models import Message, MessageEvent, Priority, ScheduleMode, State, User, audit, utcnow
 
 
 class OutboxError(Exception):
@@ -30,6 +30,13 @@ class NewMessages:
     sender: str | None
     mode: str = ScheduleMode.NOW
     send_at: datetime | None = None  # naive UTC; required for held and gateway modes
+    # Marketing messages sent through the API wait out quiet hours, as campaigns do
+    # (the dispatcher holds campaign-priority rows that honour them).
+    quiet_hours: bool = False
+    # Numbers never to send to, with the reason (e.g. opted out): a ``skipped`` row each.
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    api_key_id: int | None = None  # sent through this API key
+    via: str | None = None  # how it came, for the audit log ("API key #3 'Booking'")
 
 
 def record_event(message: Message, state: str | None = None, gateway_status: int | None = None,
@@ -41,26 +48,36 @@ def record_event(message: Message, state: str | None = None, gateway_status: int
     return event
 
 
-def create_messages(request: NewMessages, user: User | None) -> list[Message]:
-    """One queued row per recipient, all in one transaction."""
+def create_messages(request: NewMessages, user: User | None, *,
+                    commit: bool = True) -> list[Message]:
+    """One queued row per recipient, all in one transaction (``commit=False``: the
+    caller's, which commits it together with rows of its own)."""
     now = utcnow()
     send_at = request.send_at if request.mode == ScheduleMode.HELD else now
     gateway_schedule = request.send_at if request.mode == ScheduleMode.GATEWAY else None
     messages = [
-        Message(recipient=number, body=request.body, sender=request.sender, state=State.QUEUED,
-                schedule_mode=request.mode, send_at=send_at or now,
-                gateway_schedule=gateway_schedule, created_at=now,
-                created_by_id=user.id if user else None)
+        Message(recipient=number, body=request.body, sender=request.sender,
+                state=State.SKIPPED if number in request.skipped else State.QUEUED,
+                error_text=request.skipped.get(number), schedule_mode=request.mode,
+                send_at=send_at or now, gateway_schedule=gateway_schedule, created_at=now,
+                created_by_id=user.id if user else None, api_key_id=request.api_key_id,
+                quiet_hours=request.quiet_hours,
+                priority=Priority.CAMPAIGN if request.quiet_hours else Priority.SINGLE)
         for number in request.recipients
     ]
     db.session.add_all(messages)
     db.session.flush()
     detail = _queued_detail(request)
     for message in messages:
-        record_event(message, State.QUEUED, detail=detail)
+        if message.state == State.SKIPPED:
+            record_event(message, State.SKIPPED, detail=message.error_text)
+        else:
+            record_event(message, State.QUEUED, detail=detail)
+    via = f"; via {request.via}" if request.via else ""
     audit(user, "send", messages[0] if len(messages) == 1 else None,
-          f"{len(messages)} message(s) to {_summary(request.recipients)}; {detail}")
-    db.session.commit()
+          f"{len(messages)} message(s) to {_summary(request.recipients)}; {detail}{via}")
+    if commit:
+        db.session.commit()
     return messages
 
 
