@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import (
     Campaign,
     Message,
+    MessageEvent,
     Priority,
     ScheduleMode,
     State,
@@ -248,9 +249,21 @@ def resume_campaign(campaign: Campaign, user: User | None) -> int:
 
 
 def cancel_campaign(campaign: Campaign, user: User | None) -> int:
-    """Cancel every message not yet handed to the gateway."""
+    """Cancel every message not yet handed to the gateway (each gets a timeline entry,
+    which tells an API key's webhook too)."""
     campaign.canceled, campaign.paused = True, False
-    moved = _move(campaign, (State.QUEUED, State.PAUSED), State.CANCELED)
+    now = utcnow()
+    ids = db.session.scalars(
+        update(Message).where(Message.campaign_id == campaign.id,
+                              Message.state.in_((State.QUEUED, State.PAUSED)))
+        .values(state=State.CANCELED, updated_at=now).returning(Message.id)
+        .execution_options(synchronize_session=False)).all()
+    detail = f"Cancelled with campaign #{campaign.id} by {user.username if user else 'the system'}"
+    for chunk in _chunks(iter(ids), CHUNK):
+        db.session.execute(insert(MessageEvent.__table__), [
+            {"message_id": message_id, "at": now, "state": State.CANCELED, "detail": detail}
+            for message_id in chunk])
+    moved = len(ids)
     audit(user, "campaign_cancel", None, f"campaign #{campaign.id}: {moved} cancelled")
     db.session.commit()
     return moved
