@@ -347,7 +347,7 @@ def test_campaign_to_a_group_and_its_idempotency(app, api):
     assert again.get_json()["id"] == first["id"] and again.headers["Idempotent-Replayed"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Campaign.id))) == 1
-    assert_problem(api("post", "/campaigns", json={**body, "group_id": 999}), 422)
+    assert_problem(api("post", "/campaigns", json={**body, "group_id": 999}), 404)
     both = api("post", "/campaigns", json={**body, "recipients": [{"phone": "599445448"}]})
     assert_problem(both, 422)
 

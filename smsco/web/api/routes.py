@@ -214,7 +214,8 @@ def cancel_message(message_id: int):
 
 
 @bp.post("/campaigns")
-@spec.validate(resp=answers(HTTP_202=s.CampaignOut, HTTP_409=s.Problem, HTTP_413=s.Problem),
+@spec.validate(resp=answers(HTTP_202=s.CampaignOut, HTTP_404=s.Problem, HTTP_409=s.Problem,
+                            HTTP_413=s.Problem),
                tags=["campaigns"], operation_id="createCampaign")
 def create_campaign(json: s.CampaignCreate):
     """Start a campaign

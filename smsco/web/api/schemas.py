@@ -9,24 +9,63 @@ A value that breaks them is refused with 422 naming it, as compose refuses it.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..models import State
 from ..text_analysis.routes import MAX_TEXT
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_RECIPIENTS = 1000
-MAX_CAMPAIGN_RECIPIENTS = 10_000
+MAX_CAMPAIGN_RECIPIENTS = 1000  # more: a contact group
 MAX_MESSAGE_TEXT = 2000
 STATES = Literal["queued", "paused", "sending", "sent", "delivered", "failed", "unknown",
                  "canceled", "skipped"]
 assert set(STATES.__args__) == set(State.ALL)
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+                      re.IGNORECASE)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INTEGER = re.compile(r"[+-]?\d{1,12}")
+
+
+def _shaped(pattern: re.Pattern, words: str):
+    """A check that lets only strings of ``pattern`` through to Pydantic's lax parsing
+    (which would also take numbers, and "0" as a date)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(words)
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A date (query strings): YYYY-MM-DD only.
+IsoDate = Annotated[date, _shaped(_ISO_DATE, "Write the date as YYYY-MM-DD.")]
+#: Integers in a query string: digits only.
+# (Constraints before the check, or Pydantic leaves them out of the document.)
+QueryId = Annotated[int, Field(ge=1, le=2**31 - 1), _shaped(_INTEGER, "Write a whole number.")]
+QueryLimit = Annotated[int, Field(ge=1, le=200), _shaped(_INTEGER, "Write a whole number.")]
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 1800.0 as an integer; so does the API (but not true or "1800")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An id in a JSON body.
+BodyId = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_integral)]
+#: A name: printable, not blank.
+Name = Annotated[str, Field(min_length=1, max_length=120,
+                            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
+
 Phone = Annotated[str, Field(
-    min_length=1, max_length=32, examples=["599 12 34 56", "+995599123456"],
+    examples=["599 12 34 56", "+995599123456"],
     json_schema_extra={"format": "phone"},
     description="A phone number as the compose page accepts it: Georgian mobile numbers "
                 "as 599 12 34 56 or with +995, others with + and the country code. "
@@ -42,8 +81,9 @@ SenderId = Annotated[str, Field(
     description="Sender ID agreed with the provider; omit for the account's default.")]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Style = Literal["national", "informal"]
-SendAt = Annotated[AwareDatetime | None, Field(
-    default=None, strict=False, examples=["2030-01-31T10:30:00+04:00"],
+SendAt = Annotated[Annotated[AwareDatetime, _shaped(
+    _RFC3339, "Write the time as RFC 3339 with its offset, e.g. 2030-01-31T10:30:00+04:00.")]
+    | None, Field(default=None, strict=False, examples=["2030-01-31T10:30:00+04:00"],
     description="When to send, with its time zone (RFC 3339). Omitted or already past: now.")]
 Schedule = Annotated[Literal["held", "gateway"], Field(
     default="held",
@@ -153,16 +193,16 @@ class MessageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     state: STATES | None = None
-    date_from: date | None = Field(None, alias="from",
-                                   description="Created on or after this local day.")
-    date_to: date | None = Field(None, alias="to",
-                                 description="Created on or before this local day.")
+    date_from: IsoDate | None = Field(None, alias="from",
+                                      description="Created on or after this local day.")
+    date_to: IsoDate | None = Field(None, alias="to",
+                                    description="Created on or before this local day.")
     sender: Annotated[str, Field(max_length=11)] | None = None
     recipient: Annotated[str, Field(pattern=r"^[0-9+() -]{1,32}$")] | None = Field(
         None, description="A number written any way; a partial number matches its beginning.")
-    campaign: Id | None = None
-    cursor: Id | None = Field(None, description="`next_cursor` of the previous page.")
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    campaign: QueryId | None = None
+    cursor: QueryId | None = Field(None, description="`next_cursor` of the previous page.")
+    limit: QueryLimit = 50
 
 
 # -- campaigns ---------------------------------------------------------------------
@@ -181,11 +221,13 @@ class CampaignCreate(Strict):
     model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
         "oneOf": [{"required": ["recipients"]}, {"required": ["group_id"]}]})
 
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Name
     text: SmsText
-    recipients: list[CampaignRecipient] | None = Field(
-        None, min_length=1, max_length=MAX_CAMPAIGN_RECIPIENTS)
-    group_id: Id | None = None
+    # Absent rather than null: ``None`` defaults keep ``null`` out of the document.
+    recipients: list[CampaignRecipient] = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_CAMPAIGN_RECIPIENTS,
+        description="At most 1000; for more, import them into a contact group.")
+    group_id: BodyId = None  # type: ignore[assignment]
     sender: SenderId | None = None
     send_at: SendAt
     schedule: Schedule
@@ -284,5 +326,5 @@ class DeliveryQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     state: Literal["pending", "delivered", "failed"] | None = None
-    cursor: Id | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: QueryId | None = None
+    limit: QueryLimit = 50

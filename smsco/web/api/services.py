@@ -305,8 +305,9 @@ def campaign_out(campaign: Campaign) -> dict:
 
 def _group_recipients(group_id: int) -> list[campaigns.CampaignRecipient]:
     if db.session.get(ContactGroup, group_id) is None:
-        raise validation_problem([FieldError(f"There is no contact group {group_id}.",
-                                             pointer="/group_id", value=group_id)])
+        raise ApiProblem(404, "Not Found", f"There is no contact group {group_id}.",
+                         errors=[FieldError("no such contact group", pointer="/group_id",
+                                            value=group_id)])
     from ..models import Contact
 
     rows = db.session.execute(
