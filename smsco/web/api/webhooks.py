@@ -93,8 +93,10 @@ def run_webhooks() -> None:
     """One run of the job: collect new events, deliver what is due, forget old idempotency keys."""
     collect_events()
     collect_completed_campaigns()
+    # Again while something went out: the next event of a message is due once its
+    # predecessor is taken.
     deadline = time.monotonic() + DELIVER_BUDGET_SECONDS
-    while deliver_due() == DELIVER_BATCH and time.monotonic() < deadline:
+    while deliver_due() and time.monotonic() < deadline:
         pass
     forget_idempotency_keys()
 
