@@ -92,6 +92,7 @@ FAST = settings(max_examples=12, deadline=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
 
 
+@pytest.mark.timeout(600)  # one test for all operations; the machine may be shared
 @schema.parametrize()
 @FAST
 def test_every_operation_keeps_to_the_document(case):
@@ -110,6 +111,7 @@ def test_the_document_is_openapi_3_1_and_public(web):
     assert send["responses"]["202"]["links"]["GetMessage"]["operationId"] == "getMessage"
 
 
+@pytest.mark.timeout(300)
 def test_stateful_sequences_follow_the_links(app, admin_key):
     machine = load_schema(app, admin_key).as_state_machine()
     machine.run(settings=settings(max_examples=15, stateful_step_count=5, deadline=None,
