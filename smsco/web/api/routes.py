@@ -172,8 +172,9 @@ def send_messages(json: s.MessageCreate):
     fingerprint = services.fingerprint("POST", request.path, request.get_json())
     status, body, replayed = services.idempotent(
         key, _idempotency_key(), fingerprint,
-        lambda commit: s.MessagesAccepted(**services.send_messages(json, key, commit=commit))
-        .model_dump(mode="json"))
+        lambda request, commit: s.MessagesAccepted(
+            **services.queue_messages(request, key, commit=commit)).model_dump(mode="json"),
+        prepare=lambda: services.prepare_messages(json, key))
     if not replayed:
         kick_dispatcher()
     return _accepted(status, body, replayed)
@@ -228,8 +229,8 @@ def create_campaign(json: s.CampaignCreate):
     fingerprint = services.fingerprint("POST", request.path, request.get_json())
     status, body, replayed = services.idempotent(
         key, idempotency_key, fingerprint,
-        lambda _commit: s.CampaignOut(**services.create_campaign(json, key, idempotency_key))
-        .model_dump(mode="json"),
+        lambda _prepared, _commit: s.CampaignOut(
+            **services.create_campaign(json, key, idempotency_key)).model_dump(mode="json"),
         one_transaction=False)
     if not replayed:
         kick_dispatcher()

@@ -106,8 +106,8 @@ def schedule(send_at: datetime | None, mode: str) -> tuple[str, datetime | None]
     return mode, moment
 
 
-def send_messages(data: schemas.MessageCreate, key: ApiKey, commit: bool = True) -> dict:
-    """Queue one message per distinct recipient; the 202 answer's body."""
+def prepare_messages(data: schemas.MessageCreate, key: ApiKey) -> NewMessages:
+    """Check and shape a send request (reads only: run it before the write transaction)."""
     checked = check_request(data.recipients, data.text, data.sender, data.transliterate)
     body, skipped = checked.body, {}
     mode, send_at = schedule(data.send_at, data.schedule)
@@ -117,15 +117,19 @@ def send_messages(data: schemas.MessageCreate, key: ApiKey, commit: bool = True)
         if mode == ScheduleMode.GATEWAY:  # the gateway sends at that time on its own
             send_at = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), send_at,
                                   local_zone()) or send_at
-    request = NewMessages(recipients=checked.numbers, body=body, sender=checked.sender,
-                          mode=mode, send_at=send_at, quiet_hours=data.marketing,
-                          skipped=skipped, api_key_id=key.id, via=key_label(key))
+    return NewMessages(recipients=checked.numbers, body=body, sender=checked.sender,
+                       mode=mode, send_at=send_at, quiet_hours=data.marketing,
+                       skipped=skipped, api_key_id=key.id, via=key_label(key))
+
+
+def queue_messages(request: NewMessages, key: ApiKey, commit: bool = True) -> dict:
+    """Queue one message per distinct recipient; the 202 answer's body."""
     messages = create_messages(request, key.owner, commit=commit)
     sending = sum(1 for m in messages if m.state != State.SKIPPED)
     return {"messages": [{"id": m.id, "recipient": m.recipient, "state": m.state}
                          for m in messages],
-            "text": body, "parts": text.segments(body),
-            "cost": text.cost(body, sending, price_per_part())}
+            "text": request.body, "parts": text.segments(request.body),
+            "cost": text.cost(request.body, sending, price_per_part())}
 
 
 def key_label(key: ApiKey) -> str:
@@ -161,20 +165,22 @@ def _replay(record: ApiIdempotency, request_hash: str) -> tuple[int, dict, bool]
 
 
 def idempotent(key: ApiKey, idempotency_key: str | None, request_hash: str,
-               produce: Callable[[bool], dict], status: int = 202,
-               one_transaction: bool = True) -> tuple[int, dict, bool]:
+               produce: Callable[[Any, bool], dict], prepare: Callable[[], Any] = lambda: None,
+               status: int = 202, one_transaction: bool = True) -> tuple[int, dict, bool]:
     """Run ``produce`` once per key and Idempotency-Key; later calls get the first answer.
 
-    Returns (status, body, replayed). ``one_transaction``: ``produce(commit=False)``
-    adds its rows to the transaction that stores the record, so a crash leaves
-    neither. Otherwise (campaigns commit in chunks) the record is committed
-    first and ``produce`` must itself be idempotent.
+    Returns (status, body, replayed). ``prepare()`` checks and reads before any
+    write; its result goes to ``produce(prepared, commit)``. ``one_transaction``:
+    ``produce`` adds its rows to the transaction that stores the record (commit
+    False), so a crash leaves neither. Otherwise (campaigns commit in chunks)
+    the record is committed first and ``produce`` must itself be idempotent.
     """
     if idempotency_key is None:
-        return status, produce(True), False
+        return status, produce(prepare(), True), False
     existing = _find_record(key, idempotency_key)
     if existing is not None:
         return _replay(existing, request_hash)
+    prepared = prepare()
     record = ApiIdempotency(api_key_id=key.id, key=idempotency_key, request_hash=request_hash,
                             created_at=utcnow())
     db.session.add(record)
@@ -188,7 +194,7 @@ def idempotent(key: ApiKey, idempotency_key: str | None, request_hash: str,
         db.session.rollback()
         return _replay(_find_record(key, idempotency_key), request_hash)
     try:
-        body = produce(not one_transaction)
+        body = produce(prepared, not one_transaction)
     except Exception:
         db.session.rollback()
         if not one_transaction:  # nothing was produced: let a retry try again
