@@ -17,7 +17,6 @@ from flask_limiter.util import get_remote_address
 from spectree import Response, SpecTree
 
 from ..extensions import limiter
-from ..models import ApiKey
 from ..sending.jobs import kick_dispatcher
 from . import keys, services
 from . import schemas as s
@@ -126,7 +125,7 @@ def api_problem(problem: ApiProblem):
     return problem_response(problem)
 
 
-def _key() -> ApiKey:
+def _key() -> keys.Caller:
     return g.api_key
 
 

@@ -30,7 +30,6 @@ from ..extensions import db
 from ..history import queries
 from ..models import (
     ApiIdempotency,
-    ApiKey,
     Campaign,
     ContactGroup,
     Message,
@@ -44,6 +43,7 @@ from ..sending.quiet_hours import quiet_until
 from ..text_analysis.analysis import price_per_part
 from ..ui.formatting import local_zone
 from . import schemas
+from .keys import Caller
 from .problems import ApiProblem, FieldError, refusal_errors, validation_problem
 
 OPTED_OUT = campaigns.OPTED_OUT
@@ -106,7 +106,7 @@ def schedule(send_at: datetime | None, mode: str) -> tuple[str, datetime | None]
     return mode, moment
 
 
-def prepare_messages(data: schemas.MessageCreate, key: ApiKey) -> NewMessages:
+def prepare_messages(data: schemas.MessageCreate, key: Caller) -> NewMessages:
     """Check and shape a send request (reads only: run it before the write transaction)."""
     checked = check_request(data.recipients, data.text, data.sender, data.transliterate)
     body, skipped = checked.body, {}
@@ -122,7 +122,7 @@ def prepare_messages(data: schemas.MessageCreate, key: ApiKey) -> NewMessages:
                        skipped=skipped, api_key_id=key.id, via=key_label(key))
 
 
-def queue_messages(request: NewMessages, key: ApiKey, commit: bool = True) -> dict:
+def queue_messages(request: NewMessages, key: Caller, commit: bool = True) -> dict:
     """Queue one message per distinct recipient; the 202 answer's body."""
     messages = create_messages(request, key.owner, commit=commit)
     sending = sum(1 for m in messages if m.state != State.SKIPPED)
@@ -132,7 +132,7 @@ def queue_messages(request: NewMessages, key: ApiKey, commit: bool = True) -> di
             "cost": text.cost(request.body, sending, price_per_part())}
 
 
-def key_label(key: ApiKey) -> str:
+def key_label(key: Caller) -> str:
     return f"API key #{key.id} {key.name!r}"
 
 
@@ -145,7 +145,7 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _find_record(key: ApiKey, idempotency_key: str) -> ApiIdempotency | None:
+def _find_record(key: Caller, idempotency_key: str) -> ApiIdempotency | None:
     return db.session.scalar(select(ApiIdempotency).where(
         ApiIdempotency.api_key_id == key.id, ApiIdempotency.key == idempotency_key))
 
@@ -164,16 +164,21 @@ def _replay(record: ApiIdempotency, request_hash: str) -> tuple[int, dict, bool]
     return record.status_code or 200, json.loads(record.response), True
 
 
-def idempotent(key: ApiKey, idempotency_key: str | None, request_hash: str,
+def idempotent(key: Caller, idempotency_key: str | None, request_hash: str,
                produce: Callable[[Any, bool], dict], prepare: Callable[[], Any] = lambda: None,
                status: int = 202, one_transaction: bool = True) -> tuple[int, dict, bool]:
     """Run ``produce`` once per key and Idempotency-Key; later calls get the first answer.
 
     Returns (status, body, replayed). ``prepare()`` checks and reads before any
-    write; its result goes to ``produce(prepared, commit)``. ``one_transaction``:
-    ``produce`` adds its rows to the transaction that stores the record (commit
-    False), so a crash leaves neither. Otherwise (campaigns commit in chunks)
-    the record is committed first and ``produce`` must itself be idempotent.
+    write; its result goes to ``produce(prepared, commit)``.
+
+    ``one_transaction``: ``produce`` adds its rows without committing and the
+    record (with the answer) is inserted last in the same transaction, so a
+    crash leaves neither. Two requests with one key at once: the second's
+    insert waits on the unique index, fails when the first commits, and its
+    transaction (its rows too) is rolled back; it answers the first's answer.
+    Otherwise (campaigns commit in chunks) the record is committed first and
+    ``produce`` must itself be idempotent.
     """
     if idempotency_key is None:
         return status, produce(prepare(), True), False
@@ -183,23 +188,34 @@ def idempotent(key: ApiKey, idempotency_key: str | None, request_hash: str,
     prepared = prepare()
     record = ApiIdempotency(api_key_id=key.id, key=idempotency_key, request_hash=request_hash,
                             created_at=utcnow())
+    if not one_transaction:
+        return _record_first(record, key, request_hash, lambda: produce(prepared, True), status)
+    body = produce(prepared, False)
+    record.status_code, record.response = status, json.dumps(body)
     db.session.add(record)
     try:
-        # A concurrent request with the same key waits here and then fails on the unique index.
-        if one_transaction:
-            db.session.flush()
-        else:
-            db.session.commit()
+        db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return _replay(_find_record(key, idempotency_key), request_hash)
+    return status, body, False
+
+
+def _record_first(record: ApiIdempotency, key: Caller, request_hash: str,
+                  produce: Callable[[], dict], status: int) -> tuple[int, dict, bool]:
+    """The record committed before ``produce`` runs (a concurrent twin then gets 409)."""
+    db.session.add(record)
     try:
-        body = produce(prepared, not one_transaction)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _replay(_find_record(key, record.key), request_hash)
+    try:
+        body = produce()
     except Exception:
         db.session.rollback()
-        if not one_transaction:  # nothing was produced: let a retry try again
-            db.session.delete(db.session.merge(record))
-            db.session.commit()
+        db.session.delete(db.session.merge(record))  # nothing was made: a retry may try again
+        db.session.commit()
         raise
     record.status_code, record.response = status, json.dumps(body)
     db.session.commit()
@@ -274,7 +290,7 @@ def list_messages(query: schemas.MessageQuery) -> dict:
             "next_cursor": rows[-1].id if more and rows else None}
 
 
-def cancel(message_id: int, key: ApiKey) -> dict:
+def cancel(message_id: int, key: Caller) -> dict:
     """Cancel a message still waiting here; 409 once it may have left."""
     message = get_message(message_id)
     try:
@@ -323,7 +339,7 @@ def _group_recipients(group_id: int) -> list[campaigns.CampaignRecipient]:
     return [campaigns.CampaignRecipient(phone, dict(fields or {})) for phone, fields in rows]
 
 
-def create_campaign(data: schemas.CampaignCreate, key: ApiKey,
+def create_campaign(data: schemas.CampaignCreate, key: Caller,
                     idempotency_key: str | None) -> dict:
     """A campaign from a list (checked as compose checks) or a group.
 
@@ -366,7 +382,7 @@ CAMPAIGN_ACTIONS = {"pause": campaigns.pause_campaign, "resume": campaigns.resum
                     "cancel": campaigns.cancel_campaign}
 
 
-def campaign_action(campaign_id: int, action: str, key: ApiKey) -> dict:
+def campaign_action(campaign_id: int, action: str, key: Caller) -> dict:
     """Pause, resume or cancel; 409 when the campaign was cancelled."""
     campaign = get_campaign(campaign_id)
     try:

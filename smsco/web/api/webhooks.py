@@ -430,7 +430,7 @@ def delivery_out(delivery: WebhookDelivery) -> dict:
             "created_at": delivery.created_at.replace(tzinfo=UTC)}
 
 
-def resend(delivery_id: int, by: User) -> WebhookDelivery | None:
+def resend(delivery_id: int, by) -> WebhookDelivery | None:
     """Deliver again now (an administrator's button); the receiver sees the same event id."""
     delivery = db.session.get(WebhookDelivery, delivery_id) if 0 < delivery_id < 2**31 else None
     if delivery is None:
