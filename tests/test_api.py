@@ -255,6 +255,7 @@ def test_concurrent_retries_with_one_idempotency_key_send_once(app, api_keys):
     for thread in threads:
         thread.join()
     assert len(messages(app)) == 1
+    assert len(results) == 6  # every request was answered
     answers = [r.get_json() for r in results if r.status_code == 202]
     assert answers and all(a == answers[0] for a in answers)
     assert {r.status_code for r in results} <= {202, 409}

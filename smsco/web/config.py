@@ -72,7 +72,7 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_PRICE_PER_PART": int(env("SMSCO_PRICE_PER_PART") or 5),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "smsco-memory://",
-        # Requests per API key (Flask-Limiter syntax); per process with the default in-memory storage.
+        # Requests per API key (Flask-Limiter syntax); counted per process in memory by default.
         "SMSCO_API_RATE_LIMIT": env("SMSCO_API_RATE_LIMIT") or "600 per minute",
         "SMSCO_WEBHOOK_INTERVAL": float(env("SMSCO_WEBHOOK_INTERVAL") or 2),
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),

@@ -82,11 +82,12 @@ def authenticate(header: str | None) -> tuple[Caller | None, str]:
         return None, "Send the API key as Authorization: Bearer <key>."
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         return None, "This is not an API key of this dashboard."
+    keys, users = ApiKey.__table__.c, User.__table__.c  # Core: no ORM work per request
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.revoked_at, ApiKey.expires_at,
-               ApiKey.last_used_at, User.id, User.username, User.role, User.active)
-        .join(User, User.id == ApiKey.owner_id)
-        .where(ApiKey.secret_hash == hash_secret(secret))).first()
+        select(keys.id, keys.name, keys.revoked_at, keys.expires_at, keys.last_used_at,
+               users.id, users.username, users.role, users.active)
+        .join(User.__table__, users.id == keys.owner_id)
+        .where(keys.secret_hash == hash_secret(secret))).first()
     now = utcnow()
     if row is None:
         return None, "This API key is not known."

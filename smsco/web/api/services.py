@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -145,12 +145,15 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _find_record(key: Caller, idempotency_key: str) -> ApiIdempotency | None:
-    return db.session.scalar(select(ApiIdempotency).where(
-        ApiIdempotency.api_key_id == key.id, ApiIdempotency.key == idempotency_key))
+def _find_record(key: Caller, idempotency_key: str):
+    """The stored (request_hash, status_code, response) of this key's Idempotency-Key."""
+    table = ApiIdempotency.__table__.c
+    return db.session.execute(
+        select(table.request_hash, table.status_code, table.response)
+        .where(table.api_key_id == key.id, table.key == idempotency_key)).first()
 
 
-def _replay(record: ApiIdempotency, request_hash: str) -> tuple[int, dict, bool]:
+def _replay(record, request_hash: str) -> tuple[int, dict, bool]:
     if record.request_hash != request_hash:
         raise ApiProblem(422, "Idempotency-Key reused", "This Idempotency-Key was already used "
                          "with a different request; use a new key for a new request.",
@@ -186,14 +189,15 @@ def idempotent(key: Caller, idempotency_key: str | None, request_hash: str,
     if existing is not None:
         return _replay(existing, request_hash)
     prepared = prepare()
-    record = ApiIdempotency(api_key_id=key.id, key=idempotency_key, request_hash=request_hash,
-                            created_at=utcnow())
     if not one_transaction:
+        record = ApiIdempotency(api_key_id=key.id, key=idempotency_key,
+                                request_hash=request_hash, created_at=utcnow())
         return _record_first(record, key, request_hash, lambda: produce(prepared, True), status)
     body = produce(prepared, False)
-    record.status_code, record.response = status, json.dumps(body)
-    db.session.add(record)
     try:
+        db.session.execute(insert(ApiIdempotency.__table__).values(
+            api_key_id=key.id, key=idempotency_key, request_hash=request_hash,
+            status_code=status, response=json.dumps(body), created_at=utcnow()))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
