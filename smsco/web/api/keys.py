@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from ..models import ApiKey, Role, User, audit, utcnow
@@ -75,6 +75,16 @@ def bearer_secret(header: str | None) -> str | None:
     return value.strip()
 
 
+# Built once: a Core statement, so a request spends no time on ORM work or building SQL.
+_KEY_AND_OWNER = (
+    select(ApiKey.__table__.c.id, ApiKey.__table__.c.name, ApiKey.__table__.c.revoked_at,
+           ApiKey.__table__.c.expires_at, ApiKey.__table__.c.last_used_at,
+           User.__table__.c.id, User.__table__.c.username, User.__table__.c.role,
+           User.__table__.c.active)
+    .join(User.__table__, User.__table__.c.id == ApiKey.__table__.c.owner_id)
+    .where(ApiKey.__table__.c.secret_hash == bindparam("secret_hash")))
+
+
 def authenticate(header: str | None) -> tuple[Caller | None, str]:
     """The usable key of this header and its owner, or None and why (for the 401's detail)."""
     secret = bearer_secret(header)
@@ -82,12 +92,7 @@ def authenticate(header: str | None) -> tuple[Caller | None, str]:
         return None, "Send the API key as Authorization: Bearer <key>."
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         return None, "This is not an API key of this dashboard."
-    keys, users = ApiKey.__table__.c, User.__table__.c  # Core: no ORM work per request
-    row = db.session.execute(
-        select(keys.id, keys.name, keys.revoked_at, keys.expires_at, keys.last_used_at,
-               users.id, users.username, users.role, users.active)
-        .join(User.__table__, users.id == keys.owner_id)
-        .where(keys.secret_hash == hash_secret(secret))).first()
+    row = db.session.execute(_KEY_AND_OWNER, {"secret_hash": hash_secret(secret)}).first()
     now = utcnow()
     if row is None:
         return None, "This API key is not known."

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -145,12 +145,16 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+_RECORD = ApiIdempotency.__table__
+_FIND_RECORD = (select(_RECORD.c.request_hash, _RECORD.c.status_code, _RECORD.c.response)
+                .where(_RECORD.c.api_key_id == bindparam("key_id"),
+                       _RECORD.c.key == bindparam("key")))
+_INSERT_RECORD = insert(_RECORD)
+
+
 def _find_record(key: Caller, idempotency_key: str):
     """The stored (request_hash, status_code, response) of this key's Idempotency-Key."""
-    table = ApiIdempotency.__table__.c
-    return db.session.execute(
-        select(table.request_hash, table.status_code, table.response)
-        .where(table.api_key_id == key.id, table.key == idempotency_key)).first()
+    return db.session.execute(_FIND_RECORD, {"key_id": key.id, "key": idempotency_key}).first()
 
 
 def _replay(record, request_hash: str) -> tuple[int, dict, bool]:
@@ -195,9 +199,9 @@ def idempotent(key: Caller, idempotency_key: str | None, request_hash: str,
         return _record_first(record, key, request_hash, lambda: produce(prepared, True), status)
     body = produce(prepared, False)
     try:
-        db.session.execute(insert(ApiIdempotency.__table__).values(
-            api_key_id=key.id, key=idempotency_key, request_hash=request_hash,
-            status_code=status, response=json.dumps(body), created_at=utcnow()))
+        db.session.execute(_INSERT_RECORD, [{
+            "api_key_id": key.id, "key": idempotency_key, "request_hash": request_hash,
+            "status_code": status, "response": json.dumps(body), "created_at": utcnow()}])
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

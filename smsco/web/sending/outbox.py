@@ -58,6 +58,13 @@ def record_event(message: Message, state: str | None = None, gateway_status: int
     return event
 
 
+# Built once (sending through the API is a hot path).
+_INSERT_MESSAGES = insert(Message.__table__).returning(Message.__table__.c.id,
+                                                       sort_by_parameter_order=True)
+_INSERT_EVENTS = insert(MessageEvent.__table__)
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+
+
 @dataclass(frozen=True)
 class Queued:
     """A message row just created: its id, number and state."""
@@ -87,18 +94,18 @@ def create_messages(request: NewMessages, user: User | None, *,
              "api_key_id": request.api_key_id, "quiet_hours": request.quiet_hours,
              "priority": Priority.CAMPAIGN if request.quiet_hours else Priority.SINGLE}
             for number in request.recipients]
-    ids = db.session.scalars(insert(Message.__table__).returning(
-        Message.__table__.c.id, sort_by_parameter_order=True), rows).all()
+    ids = db.session.scalars(_INSERT_MESSAGES, rows).all()
     queued = [Queued(i, row["recipient"], row["state"]) for i, row in zip(ids, rows, strict=True)]
-    db.session.execute(insert(MessageEvent.__table__), [
+    db.session.execute(_INSERT_EVENTS, [
         {"message_id": m.id, "at": now, "state": m.state,
          "detail": request.skipped.get(m.recipient) if m.state == State.SKIPPED else detail}
         for m in queued])
     via = f"; via {request.via}" if request.via else ""
-    db.session.execute(insert(AuditEntry.__table__).values(
-        at=now, user_id=user.id if user else None, action="send",
-        message_id=queued[0].id if len(queued) == 1 else None,
-        detail=f"{len(queued)} message(s) to {_summary(request.recipients)}; {detail}{via}"[:500]))
+    db.session.execute(_INSERT_AUDIT, [{
+        "at": now, "user_id": user.id if user else None, "action": "send",
+        "message_id": queued[0].id if len(queued) == 1 else None,
+        "detail": f"{len(queued)} message(s) to {_summary(request.recipients)}; "
+                  f"{detail}{via}"[:500]}])
     if commit:
         db.session.commit()
     return queued
