@@ -81,6 +81,16 @@ def prepare_database(url: str) -> str:
     return secret
 
 
+def drop_baseline_table(url: str) -> None:
+    """The baselines' table goes, so the database holds only the dashboard's schema."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS bench_row")
+    engine.dispose()
+
+
 def start(target: str, port: int, url: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SMSCO_SCHEDULER": "off",
            "SMSCO_USERNAME": "bench", "SMSCO_PASSWORD": "x", "SMSCO_BASE_URL": "http://127.0.0.1:9",
@@ -191,6 +201,7 @@ def main() -> int:
             results[name] = load(port, path, headers, args.seconds, args.clients, 202)
         finally:
             stop(server)
+    drop_baseline_table(url)
     database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(f"{args.clients} clients, {args.seconds:.0f} s each, gunicorn 2 sync workers, {database}")
     for name, r in results.items():
