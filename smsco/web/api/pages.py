@@ -126,7 +126,7 @@ def deliveries():
                                webhooks.WebhookDelivery.DELIVERED,
                                webhooks.WebhookDelivery.FAILED) else None
     before = request.args.get("before", type=int)
-    rows, older = webhooks.delivery_page(state, before if before and before > 0 else None,
+    rows, older = webhooks.delivery_page(state, before if before and 0 < before < 2**31 else None,
                                          owner=_me())
     return render_template("api/deliveries.html", deliveries=rows, older=older, state=state)
 
