@@ -79,9 +79,12 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_UPLOAD_MAX_COLUMNS": int(env("SMSCO_UPLOAD_MAX_COLUMNS") or 100),
         "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 750_000),
         "SMSCO_UPLOAD_MAX_UNPACKED_MB": int(env("SMSCO_UPLOAD_MAX_UNPACKED_MB") or 100),
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
         "SMSCO_PROXY_HOPS": max(0, int(env("SMSCO_PROXY_HOPS") or 0)),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "smsco-memory://",
+        # Requests per API key (Flask-Limiter syntax); counted per process in memory by default.
+        "SMSCO_API_RATE_LIMIT": env("SMSCO_API_RATE_LIMIT") or "600 per minute",
+        "SMSCO_WEBHOOK_INTERVAL": float(env("SMSCO_WEBHOOK_INTERVAL") or 2),
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,4 +1,4 @@
-"""Database models: users, messages (the outbox), their events, balance, audit.
+"""Database models: users, messages (the outbox), their events, balance, audit, API keys.
 
 Times are stored as naive UTC (``utcnow()``) so SQLite and PostgreSQL compare
 them the same way; they are shown in ``SMSCO_TIMEZONE``.
@@ -128,6 +128,8 @@ class Message(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resend_of_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    # The API key it was sent with (its webhook hears of every change), if any.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
     priority: Mapped[int] = mapped_column(default=Priority.SINGLE)
     # Campaign messages that must not go out in quiet hours.
     quiet_hours: Mapped[bool] = mapped_column(default=False)
@@ -298,6 +300,7 @@ class Campaign(db.Model):
     duplicate_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
     messages: Mapped[list[Message]] = relationship(back_populates="campaign", lazy="dynamic")
@@ -362,6 +365,99 @@ class Setting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(db.Model):
+    """A key another system sends with (``Authorization: Bearer``); only its hash is kept.
+
+    What it sends is its owner's (history, audit log). Its webhook, if set,
+    hears of every change of state of those messages, signed with
+    ``webhook_secret`` (kept as is: signing needs it).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown, so people can tell keys apart
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
+
+    def usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class ApiIdempotency(db.Model):
+    """The first answer to a request sent with an ``Idempotency-Key``, replayed to retries."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    status_code: Mapped[int | None]
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_api_idempotency_key", "api_key_id", "key", unique=True),)
+
+
+class WebhookDelivery(db.Model):
+    """One event to POST to a key's webhook, retried with backoff until it is taken."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the retry window
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)  # the receiver de-duplicates
+    event_type: Mapped[str] = mapped_column(String(32))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"),
+                                            index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    # The timeline entry it reports (one delivery per entry); orders one message's deliveries.
+    source_event_id: Mapped[int | None] = mapped_column(unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    api_key: Mapped[ApiKey] = relationship(lazy="joined")
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        back_populates="delivery", order_by="WebhookAttempt.id", cascade="all, delete-orphan",
+        lazy="select")
+
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "state", "next_attempt_at"),
+        Index("ix_webhook_delivery_message", "message_id", "state"),
+        Index("ix_webhook_delivery_campaign", "campaign_id"),
+    )
+
+
+class WebhookAttempt(db.Model):
+    """One POST of a delivery: when, the answer's status or the error, how long it took."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int] = mapped_column(default=0)
+
+    delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempt_log")
 
 
 def audit(user: User | None, action: str, message: Message | None = None,

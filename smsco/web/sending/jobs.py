@@ -221,6 +221,12 @@ def tally_job(app: Flask) -> None:
     _run_job(app, fold_pending_tallies)
 
 
+def register_job(app: Flask, job_id: str, work: Callable[[], object], interval_key: str) -> None:
+    """A job of a feature package (e.g. webhooks), run every ``config[interval_key]`` seconds
+    by this scheduler; registered from the factory, so ``sending`` imports no feature."""
+    app.extensions.setdefault("smsco_extra_jobs", {})[job_id] = (work, interval_key)
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """Start this process's scheduler: the one place jobs run."""
     with app.app_context():
@@ -241,6 +247,9 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
     scheduler.add_job(tally_job, "interval", args=[app], id="tallies",
                       seconds=TALLY_INTERVAL, next_run_time=now)
+    for job_id, (work, interval_key) in app.extensions.get("smsco_extra_jobs", {}).items():
+        scheduler.add_job(_run_job, "interval", args=[app, work], id=job_id,
+                          seconds=config[interval_key], next_run_time=now)
     app.extensions["smsco_jobs"] = RunningJobs()
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
