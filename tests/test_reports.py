@@ -92,7 +92,8 @@ def send_everything(app, users) -> None:
         admin, olga = db.session.get(User, users["admin"]), db.session.get(User, users["olga"])
         create_messages(NewMessages(list(SHOP), "Your order is ready", "Shop"), admin)
         bank = create_messages(NewMessages(list(BANK), "Payment received", "Bank"), olga)
-        cancel_message(next(m for m in bank if m.recipient == CANCELLED), olga)
+        cancelled = next(m for m in bank if m.recipient == CANCELLED)
+        cancel_message(db.session.get(Message, cancelled.id), olga)
         add_opt_outs([OPTED_OUT], "asked", admin)
         create_campaign(CampaignSpec(name="Spring sale", body="Sale this weekend",
                                      sender="Shop"),

@@ -25,6 +25,7 @@ from flask_login import current_user
 
 from ..auth.services import list_users
 from ..models import User
+from ..params import arg_int
 from ..ui.formatting import local_zone
 from . import keys, webhooks
 from .forms import NewKeyForm, WebhookForm
@@ -78,7 +79,7 @@ def key_list():
     return response
 
 
-@bp.post("/api-keys/<int:key_id>/revoke")
+@bp.post("/api-keys/<id:key_id>/revoke")
 def revoke(key_id: int):
     key = _key_or_404(key_id)
     keys.revoke_key(key, _me())
@@ -87,7 +88,7 @@ def revoke(key_id: int):
     return redirect(url_for(".key_list"))
 
 
-@bp.post("/api-keys/<int:key_id>/webhook")
+@bp.post("/api-keys/<id:key_id>/webhook")
 def webhook(key_id: int):
     """Set, change or remove (empty) the key's webhook URL."""
     key = _key_or_404(key_id)
@@ -104,7 +105,7 @@ def webhook(key_id: int):
     return redirect(url_for(".key_list"))
 
 
-@bp.post("/api-keys/<int:key_id>/webhook-secret")
+@bp.post("/api-keys/<id:key_id>/webhook-secret")
 def rotate_secret(key_id: int):
     key = _key_or_404(key_id)
     keys.rotate_webhook_secret(key, _me())
@@ -125,13 +126,13 @@ def deliveries():
     state = state if state in (webhooks.WebhookDelivery.PENDING,
                                webhooks.WebhookDelivery.DELIVERED,
                                webhooks.WebhookDelivery.FAILED) else None
-    before = request.args.get("before", type=int)
+    before = arg_int("before")
     rows, older = webhooks.delivery_page(state, before if before and 0 < before < 2**31 else None,
                                          owner=_me())
     return render_template("api/deliveries.html", deliveries=rows, older=older, state=state)
 
 
-@bp.post("/webhooks/<int:delivery_id>/resend")
+@bp.post("/webhooks/<id:delivery_id>/resend")
 def resend(delivery_id: int):
     if not _me().is_admin:
         abort(403, description=_("Only administrators can resend a delivery."))

@@ -190,7 +190,7 @@ def list_messages(query: s.MessageQuery):
     return s.MessageList(**services.list_messages(query))
 
 
-@bp.get("/messages/<int:message_id>")
+@bp.get("/messages/<id:message_id>")
 @spec.validate(resp=answers(HTTP_200=s.MessageOut, HTTP_404=s.Problem), tags=["messages"],
                operation_id="getMessage")
 def get_message(message_id: int):
@@ -199,7 +199,7 @@ def get_message(message_id: int):
                                                timeline=True))
 
 
-@bp.post("/messages/<int:message_id>/cancel")
+@bp.post("/messages/<id:message_id>/cancel")
 @spec.validate(resp=answers(HTTP_200=s.MessageOut, HTTP_404=s.Problem, HTTP_409=s.Problem),
                tags=["messages"], operation_id="cancelMessage")
 def cancel_message(message_id: int):
@@ -236,7 +236,7 @@ def create_campaign(json: s.CampaignCreate):
     return _accepted(status, body, replayed)
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @spec.validate(resp=answers(HTTP_200=s.CampaignOut, HTTP_404=s.Problem), tags=["campaigns"],
                operation_id="getCampaign")
 def get_campaign(campaign_id: int):
@@ -250,7 +250,7 @@ def _campaign_action(campaign_id: int, action: str):
     return s.CampaignOut(**body)
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<id:campaign_id>/pause")
 @spec.validate(resp=answers(HTTP_200=s.CampaignOut, HTTP_404=s.Problem, HTTP_409=s.Problem),
                tags=["campaigns"], operation_id="pauseCampaign")
 def pause_campaign(campaign_id: int):
@@ -258,7 +258,7 @@ def pause_campaign(campaign_id: int):
     return _campaign_action(campaign_id, "pause")
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<id:campaign_id>/resume")
 @spec.validate(resp=answers(HTTP_200=s.CampaignOut, HTTP_404=s.Problem, HTTP_409=s.Problem),
                tags=["campaigns"], operation_id="resumeCampaign")
 def resume_campaign(campaign_id: int):
@@ -266,7 +266,7 @@ def resume_campaign(campaign_id: int):
     return _campaign_action(campaign_id, "resume")
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<id:campaign_id>/cancel")
 @spec.validate(resp=answers(HTTP_200=s.CampaignOut, HTTP_404=s.Problem, HTTP_409=s.Problem),
                tags=["campaigns"], operation_id="cancelCampaign")
 def cancel_campaign(campaign_id: int):
@@ -308,7 +308,7 @@ def list_deliveries(query: s.DeliveryQuery):
                           next_cursor=next_cursor)
 
 
-@bp.post("/webhooks/deliveries/<int:delivery_id>/resend")
+@bp.post("/webhooks/deliveries/<id:delivery_id>/resend")
 @spec.validate(resp=answers(HTTP_200=s.DeliveryOut, HTTP_403=s.Problem, HTTP_404=s.Problem),
                tags=["webhooks"], operation_id="resendDelivery")
 def resend_delivery(delivery_id: int):

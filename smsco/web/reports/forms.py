@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..params import bounded_int
 from .queries import Scope
 
 PRESETS = {
@@ -171,7 +172,8 @@ def _positive(args: Mapping[str, str], name: str, errors: dict[str, str]) -> int
     text = (args.get(name) or "").strip()
     if not text:
         return None
-    if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
-        return int(text)
+    number = bounded_int(text)  # the one bounded reading of ids (params.py)
+    if number is not None:
+        return number
     errors[name] = _("Choose one of the listed values.")
     return None
