@@ -81,6 +81,7 @@ def app(gateway, tmp_path):
     """The dashboard pointed at the simulator, with an empty database."""
     from smsco.web import create_app
     from smsco.web.extensions import db
+    from smsco.web.sending.dispatch import stop_dispatcher
 
     app = create_app({
         "TESTING": True,
@@ -98,6 +99,7 @@ def app(gateway, tmp_path):
         db.drop_all()
         db.create_all()
     yield app
+    stop_dispatcher(app)  # its heartbeat and sending threads would outlive the test
     with app.app_context():
         db.session.remove()
         db.drop_all()

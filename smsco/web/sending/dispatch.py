@@ -5,24 +5,34 @@ At most once, never lost (DESIGN §3). A row is claimed (``queued`` →
 is recorded truthfully. Only failures where no request can have reached the
 gateway (no connection, or 2907) are retried, with capped jittered backoff.
 A send that may have gone out becomes ``unknown`` and is never re-sent here.
+
+Crashes: just before a request leaves, its row's ``journal`` is marked, in
+the same short commit that keeps the outcome of the same sender's previous
+request. So after a kill -9 at most one row per sender (``SMSCO_CONCURRENCY``
+in all) may have left without its outcome on disk; recovery makes those
+``unknown``, applies kept outcomes, and puts rows whose request never
+started back in the queue. Row states are written in batches, as before.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
+import queue
 import random
-import secrets
-import socket
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import DateTime, Select, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from smsco import (
@@ -44,6 +54,7 @@ from smsco.errors import describe_code
 from ..extensions import db
 from ..models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
 from .gateway import get_client
+from .liveness import Heartbeat, LivenessJudge, new_dispatcher_id
 from .quiet_hours import quiet_until
 
 log = logging.getLogger(__name__)
@@ -55,13 +66,11 @@ RETRY_CAP_SECONDS = 300
 # the default 30 s that is 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
 CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
 MAX_CHECK_DELAY = timedelta(hours=1)
-# A dispatcher whose heartbeat is older than this is taken as dead.
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
-# How often a dispatcher writes its heartbeat (runs come every second; one write
-# per run would be a database write a second for nothing).
-HEARTBEAT_EVERY = 15
 RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
+RECORD_BATCH = 64  # ... or sooner once this many wait
 RECORD_ATTEMPTS = 3
+# A message's journal once its request may have left (see Message.journal).
+LEAVING = ""
 
 
 class AlertKind:
@@ -85,12 +94,30 @@ class Claimed:
 
 @dataclass
 class Outcome:
-    """What to write for one claimed row."""
+    """What to write for one claimed row; kept as JSON in its journal until written."""
 
     values: dict
     event_state: str | None
     detail: str
     alert: tuple[str, str] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"values": self.values, "event_state": self.event_state,
+                           "detail": self.detail, "alert": self.alert},
+                          default=datetime.isoformat)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        data = json.loads(text)
+        values = {key: datetime.fromisoformat(value)
+                  if key in _DATETIME_COLUMNS and value is not None else value
+                  for key, value in data["values"].items()}
+        alert = tuple(data["alert"]) if data["alert"] else None
+        return cls(values, data["event_state"], data["detail"], alert)
+
+
+_DATETIME_COLUMNS = {column.name for column in Message.__table__.columns
+                     if isinstance(column.type, DateTime)}
 
 
 class RateLimiter:
@@ -112,32 +139,51 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
-@dataclass
 class DispatcherRuntime:
-    """Per-process dispatcher state: identity, thread pool, rate limiter."""
+    """Per-process dispatcher state: identity, heartbeat, threads, rate limiter."""
 
-    concurrency: int
-    rate: float
-    id: str = field(default_factory=lambda: (
-        f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"))
-    pool: ThreadPoolExecutor = field(init=False)
-    limiter: RateLimiter = field(init=False)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    last_heartbeat: float = float("-inf")  # time.monotonic() of the last one written
+    def __init__(self, app: Flask):
+        config = app.config
+        self.concurrency = max(1, int(config["SMSCO_CONCURRENCY"]))
+        self.id = new_dispatcher_id()
+        # SQLite has one writer at a time and makes a blocked writer sleep for whole
+        # milliseconds; this process's writers on the send path take turns on a lock.
+        sqlite = str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        self.db_writes = threading.Lock() if sqlite else nullcontext()
+        self.lock = threading.Lock()  # one dispatch run at a time
+        self.limiter = RateLimiter(float(config["SMSCO_RATE"]))
+        self.senders = ThreadPoolExecutor(max_workers=self.concurrency,
+                                          thread_name_prefix="smsco-send")
+        self.status_pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                              thread_name_prefix="smsco-status")
+        timeout = float(config["SMSCO_HEARTBEAT_TIMEOUT"])
+        self.heartbeat = Heartbeat(app, self.id, timeout, self.db_writes)
+        self.judge = LivenessJudge(self.id, timeout)
 
-    def __post_init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency),
-                                       thread_name_prefix="smsco-send")
-        self.limiter = RateLimiter(self.rate)
+    def start(self) -> None:
+        """Register and start the heartbeat (in an app context; once)."""
+        self.heartbeat.start()
+
+    def stop(self) -> None:
+        """Stop the heartbeat and the threads."""
+        self.heartbeat.stop()
+        self.senders.shutdown(wait=True, cancel_futures=True)
+        self.status_pool.shutdown(wait=True, cancel_futures=True)
 
 
 def runtime(app: Flask | None = None) -> DispatcherRuntime:
     """This process's dispatcher runtime, made on first use."""
     app = app or current_app._get_current_object()
     if "smsco_dispatcher" not in app.extensions:
-        app.extensions["smsco_dispatcher"] = DispatcherRuntime(
-            concurrency=app.config["SMSCO_CONCURRENCY"], rate=app.config["SMSCO_RATE"])
+        app.extensions["smsco_dispatcher"] = DispatcherRuntime(app)
     return app.extensions["smsco_dispatcher"]
+
+
+def stop_dispatcher(app: Flask) -> None:
+    """Stop this app's dispatcher threads (the scheduler stopping, a test's app torn down)."""
+    rt = app.extensions.pop("smsco_dispatcher", None)
+    if rt is not None:
+        rt.stop()
 
 
 # -- alerts ------------------------------------------------------------------------
@@ -220,7 +266,7 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     if rows:
         db.session.execute(insert(MessageEvent.__table__), [
             {"message_id": row.id, "at": now, "state": State.SENDING,
-             "detail": "Handed to the gateway"} for row in rows])
+             "detail": "Picked up for sending"} for row in rows])
     db.session.commit()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
@@ -228,9 +274,8 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
 # -- sending -----------------------------------------------------------------------
 
 
-def send_one(client: Client, message: Claimed, limiter: RateLimiter) -> SendResult | Exception:
+def send_one(client: Client, message: Claimed) -> SendResult | Exception:
     """Send one claimed message; returns the result or the exception (never raises)."""
-    limiter.wait()
     schedule = None
     if message.gateway_schedule is not None:
         # A gateway-scheduled time that passed while the row waited here is sent now.
@@ -298,14 +343,58 @@ def _retry_outcome(message: Claimed, error: SmscoError, now: datetime) -> Outcom
                    f"in {int(delay)} s")
 
 
-def record_outcomes(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
-    """Write a group of results in one transaction."""
+# -- the journal and the record ---------------------------------------------------
+
+
+class SendJournal:
+    """The one write on the send path, made just before each request leaves.
+
+    One short commit marks the row about to be sent (its request may have left)
+    and keeps the outcome of the same sender's previous request as JSON. Only
+    the unindexed ``journal`` column changes, which keeps it cheap; the rows'
+    states are written in batches by ``record_outcomes``. Both writes touch a
+    row only while it is still ``sending`` and claimed by this dispatcher.
+    """
+
+    def __init__(self, dispatcher_id: str, write_lock):
+        table = Message.__table__
+        ours = ((table.c.id == bindparam("j_id")) & (table.c.state == State.SENDING)
+                & (table.c.claimed_by == dispatcher_id))
+        self._leaving = update(table).where(ours, table.c.journal.is_(None)).values(
+            journal=LEAVING)
+        self._answered = update(table).where(ours).values(journal=bindparam("j_outcome"))
+        self.write_lock = write_lock
+
+    def note(self, connection: Connection, answered: tuple[int, str] | None,
+             leaving: Claimed | None) -> bool:
+        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``, in one commit.
+
+        False when ``leaving`` is no longer this dispatcher's (another one recovered
+        it): it must not be sent.
+        """
+        if answered is None and leaving is None:
+            return True
+        with self.write_lock:
+            if answered is not None:
+                connection.execute(self._answered, {"j_id": answered[0], "j_outcome": answered[1]})
+            ours = leaving is None or connection.execute(
+                self._leaving, {"j_id": leaving.id}).rowcount == 1
+            connection.commit()
+        return ours
+
+
+def applied_values(outcome: Outcome, now: datetime) -> dict:
+    """The columns a row gets when ``outcome`` is written and its claim ends."""
+    return {"claimed_by": None, "journal": None, "updated_at": now, **outcome.values}
+
+
+def record_outcomes(dispatcher_id: str, done: Iterable[tuple[Claimed, Outcome]]) -> None:
+    """Write a group of outcomes (states and timeline) in one transaction."""
     now = utcnow()
     groups: dict[frozenset[str], list[dict]] = {}
     events = []
-    for message, result in done:
-        outcome = outcome_for(message, result, now)
-        row = {"id": message.id, "claimed_by": None, "updated_at": now, **outcome.values}
+    for message, outcome in done:
+        row = {"id": message.id, **applied_values(outcome, now)}
         groups.setdefault(frozenset(row), []).append(row)
         events.append({"message_id": message.id, "at": now, "state": outcome.event_state,
                        "detail": outcome.detail[:300]})
@@ -316,74 +405,25 @@ def record_outcomes(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
     table = Message.__table__
     for rows in groups.values():
         columns = {key: bindparam(f"v_{key}") for key in rows[0] if key != "id"}
-        db.session.execute(update(table).where(table.c.id == bindparam("v_id")).values(columns),
+        statement = update(table).where(
+            table.c.id == bindparam("v_id"), table.c.state == State.SENDING,
+            table.c.claimed_by == dispatcher_id).values(columns)
+        db.session.execute(statement,
                            [{f"v_{key}": value for key, value in row.items()} for row in rows])
     db.session.execute(insert(MessageEvent.__table__), events)
     db.session.commit()
 
 
-class SendPipeline:
-    """Keeps the sending threads busy: claims more rows while earlier ones are in flight,
-    and records answers in small groups as they arrive."""
+def record_with_retry(rt: DispatcherRuntime, done: list[tuple[Claimed, Outcome]]) -> None:
+    """Record outcomes, trying again on a database error (a busy SQLite, a dropped link).
 
-    def __init__(self, rt: DispatcherRuntime, client: Client, max_messages: int | None):
-        self.rt, self.client, self.max_messages = rt, client, max_messages
-        self.pending: dict = {}
-        self.done: list[tuple[Claimed, SendResult | Exception]] = []
-        self.handled, self.exhausted = 0, False
-        self.last_write = time.monotonic()
-        # Claim little at a time under a rate cap, so rows are not "sending" for long.
-        self.claim_size = max(32, rt.concurrency * 16)
-        if rt.rate > 0:
-            self.claim_size = max(1, min(self.claim_size, int(rt.rate * 2)))
-
-    def top_up(self) -> None:
-        """Claim another group when few sends are left in flight."""
-        if self.exhausted or len(self.pending) > max(self.claim_size // 2, self.rt.concurrency):
-            return
-        size = self.claim_size
-        if self.max_messages is not None:
-            size = min(size, self.max_messages - self.handled)
-        if size <= 0 or dispatch_paused():
-            self.exhausted = True
-            return
-        batch = claim_due_messages(self.rt.id, size)
-        self.exhausted = not batch
-        for message in batch:
-            future = self.rt.pool.submit(send_one, self.client, message, self.rt.limiter)
-            self.pending[future] = message
-        self.handled += len(batch)
-
-    def collect(self) -> None:
-        """Take finished sends; record them every RECORD_EVERY seconds or when idle."""
-        finished, _ = wait(self.pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
-        for future in finished:
-            self.done.append((self.pending.pop(future), future.result()))
-        idle = not self.pending or self.exhausted
-        if self.done and (idle or time.monotonic() - self.last_write >= RECORD_EVERY):
-            record_with_retry(self.done)
-            self.done, self.last_write = [], time.monotonic()
-
-    def run(self) -> int:
-        while True:
-            self.top_up()
-            if not self.pending:
-                break
-            self.collect()
-        if self.done:
-            record_with_retry(self.done)
-        return self.handled
-
-
-def record_with_retry(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
-    """Record results, trying again on a database error (a busy SQLite, a dropped link).
-
-    If it still fails the rows stay ``sending`` and the next run makes them
-    ``unknown``: the answers are lost, so that is the truth about them.
+    If it still fails the rows stay ``sending`` with their outcomes in the
+    journal, and the next run writes them.
     """
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
-            record_outcomes(done)
+            with rt.db_writes:
+                record_outcomes(rt.id, done)
             return
         except SQLAlchemyError:
             db.session.rollback()
@@ -393,18 +433,156 @@ def record_with_retry(done: list[tuple[Claimed, SendResult | Exception]]) -> Non
             time.sleep(0.5 * attempt)
 
 
+# -- the pipeline ------------------------------------------------------------------
+
+
+class Feed:
+    """Claimed rows waiting for a free sender; ``take`` gives None once closed and empty."""
+
+    def __init__(self) -> None:
+        self._rows: deque[Claimed] = deque()
+        self._changed = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def put(self, rows: list[Claimed]) -> None:
+        with self._changed:
+            self._rows.extend(rows)
+            self._changed.notify(len(rows))
+
+    def close(self, drop: bool = False) -> None:
+        """No more rows will come; with ``drop``, rows not yet taken are not sent either."""
+        with self._changed:
+            self._closed = True
+            if drop:
+                self._rows.clear()
+            self._changed.notify_all()
+
+    def take(self) -> Claimed | None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._rows or self._closed)
+            return self._rows.popleft() if self._rows else None
+
+
+SENDER_DONE = None  # what a sender thread puts on the answer queue when it ends
+
+
+class SendPipeline:
+    """One dispatch run: this thread claims rows into a feed and records outcomes in
+    batches; up to ``concurrency`` sender threads journal and send one row at a time."""
+
+    def __init__(self, app: Flask, rt: DispatcherRuntime, client: Client,
+                 max_messages: int | None):
+        self.app, self.rt, self.client, self.max_messages = app, rt, client, max_messages
+        self.feed = Feed()
+        self.journal = SendJournal(rt.id, rt.db_writes)
+        self.answers: queue.SimpleQueue = queue.SimpleQueue()
+        self.senders: list[Future] = []
+        self.finished_senders = 0
+        self.done: list[tuple[Claimed, Outcome]] = []
+        self.handled, self.exhausted = 0, False
+        self.last_write = time.monotonic()
+        # Claim little at a time under a rate cap, so rows are not "sending" for long.
+        self.claim_size = max(32, rt.concurrency * 16)
+        if rt.limiter.interval:
+            self.claim_size = max(1, min(self.claim_size, int(2 / rt.limiter.interval)))
+
+    def run(self) -> int:
+        try:
+            self.top_up()
+            while self.finished_senders < len(self.senders):
+                self.collect()
+                self.top_up()
+        finally:
+            # After an error, rows not yet sent stay claimed with an empty journal:
+            # the next run puts them back in the queue.
+            self.feed.close(drop=True)
+            wait(self.senders)
+            while not self.answers.empty():
+                self._take_answer(self.answers.get())
+            if self.done:
+                record_with_retry(self.rt, self.done)
+        for sender in self.senders:
+            sender.result()  # a sender's error, raised here
+        return self.handled
+
+    def top_up(self) -> None:
+        """Claim another group when the feed runs low; close it when nothing is due."""
+        if self.exhausted or len(self.feed) > max(self.claim_size // 2, self.rt.concurrency):
+            return
+        size = self.claim_size
+        if self.max_messages is not None:
+            size = min(size, self.max_messages - self.handled)
+        batch = []
+        if size > 0 and not dispatch_paused():
+            with self.rt.db_writes:
+                batch = claim_due_messages(self.rt.id, size)
+        if not batch:
+            self.exhausted = True
+            self.feed.close()
+            return
+        self.feed.put(batch)
+        self.handled += len(batch)
+        while len(self.senders) < min(self.rt.concurrency, self.handled):
+            self.senders.append(self.rt.senders.submit(self.send_from_feed))
+
+    def collect(self) -> None:
+        """Take answers; record them in batches, or at once when no more rows will come."""
+        try:
+            self._take_answer(self.answers.get(timeout=RECORD_EVERY))
+            while True:
+                self._take_answer(self.answers.get_nowait())
+        except queue.Empty:
+            pass
+        due = (len(self.done) >= RECORD_BATCH or self.exhausted
+               or time.monotonic() - self.last_write >= RECORD_EVERY)
+        if self.done and due:
+            record_with_retry(self.rt, self.done)
+            self.done, self.last_write = [], time.monotonic()
+
+    def _take_answer(self, answer: tuple[Claimed, Outcome] | None) -> None:
+        if answer is SENDER_DONE:
+            self.finished_senders += 1
+        else:
+            self.done.append(answer)
+
+    def send_from_feed(self) -> None:
+        """A sender thread: journal, send, answer; one row at a time until the feed ends."""
+        try:
+            with self.app.app_context(), db.engine.connect() as connection:
+                answered = None
+                while True:
+                    message = self.feed.take()
+                    if message is not None:
+                        self.rt.limiter.wait()
+                    ours = self.journal.note(connection, answered, message)
+                    answered = None
+                    if message is None:
+                        return
+                    if not ours:
+                        log.warning("Message %s was recovered by another dispatcher before "
+                                    "it was sent; not sending it", message.id)
+                        continue
+                    outcome = outcome_for(message, send_one(self.client, message), utcnow())
+                    self.answers.put((message, outcome))
+                    answered = (message.id, outcome.to_json())
+        finally:
+            self.answers.put(SENDER_DONE)
+
+
 def dispatch_due_messages(max_messages: int | None = None) -> int:
     """Send every due message (or up to ``max_messages``); returns how many were handled."""
-    rt = runtime()
+    app = current_app._get_current_object()
+    rt = runtime(app)
     if not rt.lock.acquire(blocking=False):
         return 0  # another thread of this process is already dispatching
     try:
-        if time.monotonic() - rt.last_heartbeat >= HEARTBEAT_EVERY:
-            heartbeat(rt.id)
-            rt.last_heartbeat = time.monotonic()
-        recover_interrupted_sends(rt.id, include_own=True)
+        rt.start()
+        recover_interrupted_sends(include_own=True)
         hold_for_quiet_hours()
-        return SendPipeline(rt, get_client(), max_messages).run()
+        return SendPipeline(app, rt, get_client(), max_messages).run()
     finally:
         rt.lock.release()
 
@@ -412,74 +590,78 @@ def dispatch_due_messages(max_messages: int | None = None) -> int:
 # -- crash recovery ----------------------------------------------------------------
 
 
-def heartbeat(dispatcher_id: str) -> None:
-    """Tell other dispatchers this one is alive (commits)."""
-    now = utcnow()
-    row = db.session.get(Dispatcher, dispatcher_id)
-    if row is None:
-        host, pid, _ = dispatcher_id.rsplit(":", 2)
-        db.session.add(Dispatcher(id=dispatcher_id, hostname=host, pid=int(pid),
-                                  started_at=now, heartbeat_at=now))
-    else:
-        row.heartbeat_at = now
-    db.session.commit()
+@dataclass
+class Recovered:
+    """What recovery did with the rows a dispatcher left ``sending``."""
+
+    requeued: int = 0  # their request had not started: they go out again
+    unknown: int = 0  # their request may have left: never re-sent automatically
+    answered: int = 0  # their outcome was in the journal: written now
+
+    def __bool__(self) -> bool:
+        return bool(self.requeued or self.unknown or self.answered)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+REQUEUED_DETAIL = ("Sending stopped before this message's request left, so nothing was "
+                   "sent; it is back in the queue.")
+INTERRUPTED_TEXT = "Interrupted while sending; it may have been sent"
+INTERRUPTED_DETAIL = ("Interrupted while this message was being sent (the dashboard stopped "
+                      "or could not record the answer); it may have been sent. It will not "
+                      "be re-sent automatically.")
 
 
-def dead_dispatchers(own_id: str | None = None) -> list[str]:
-    """Dispatchers that cannot still be sending: gone from this host, or silent too long."""
-    host = socket.gethostname()[:40]
-    stale_before = utcnow() - HEARTBEAT_TIMEOUT
-    dead = []
-    for row in db.session.scalars(select(Dispatcher)):
-        if row.id == own_id:
-            continue
-        # On this host a missing pid is proof; our own pid under another id is
-        # an earlier run of this process (an app made again).
-        same_host_gone = row.hostname == host and (
-            not _pid_alive(row.pid) or row.pid == os.getpid())
-        if same_host_gone or row.heartbeat_at < stale_before:
-            dead.append(row.id)
-    return dead
+def recover_interrupted_sends(include_own: bool = False) -> Recovered:
+    """Settle the rows left ``sending`` by dispatchers that are gone (commits).
 
-
-def recover_interrupted_sends(own_id: str | None = None, include_own: bool = False) -> int:
-    """Rows left in ``sending`` by a dispatcher that died become ``unknown`` (commits).
-
-    ``include_own`` also takes this process's own ``sending`` rows: right for a
-    caller that knows none of them is in flight (a dispatch run, under its lock),
-    e.g. after an earlier run could not record the gateway's answers.
+    By each row's journal: no request started → back to ``queued``; a request
+    may have left → ``unknown``; an outcome kept → written. ``include_own``
+    also takes this dispatcher's own rows: right for a caller that knows none
+    is in flight (a dispatch run, under its lock), e.g. after an earlier run
+    could not record its answers.
     """
-    own_id = own_id or runtime().id
-    dead = dead_dispatchers(own_id) + ([own_id] if include_own else [])
-    orphaned = select(Message.id).where(
+    rt = runtime()
+    dead = rt.judge.dead(db.session.scalars(select(Dispatcher)).all())
+    owners = dead + ([rt.id] if include_own else [])
+    stranded = db.session.execute(select(Message.id, Message.claimed_by, Message.journal).where(
         Message.state == State.SENDING,
-        (Message.claimed_by.in_(dead)) | Message.claimed_by.is_(None)
-        | ~Message.claimed_by.in_(select(Dispatcher.id)))
+        Message.claimed_by.in_(owners) | Message.claimed_by.is_(None)
+        | Message.claimed_by.not_in(select(Dispatcher.id)))).all()
+    recovered = Recovered()
+    with rt.db_writes:
+        for row in stranded:
+            if _settle(row, _recovery_outcome(row.journal)):
+                kind = ("requeued" if row.journal is None else
+                        "unknown" if row.journal == LEAVING else "answered")
+                setattr(recovered, kind, getattr(recovered, kind) + 1)
+        if dead:
+            db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(dead)))
+        db.session.commit()
+    return recovered
+
+
+def _recovery_outcome(journal: str | None) -> Outcome:
+    if journal is None:
+        return Outcome({"state": State.QUEUED}, State.QUEUED, REQUEUED_DETAIL)
+    if journal == LEAVING:
+        return Outcome({"state": State.UNKNOWN, "error_code": None,
+                        "error_text": INTERRUPTED_TEXT}, State.UNKNOWN, INTERRUPTED_DETAIL)
+    return Outcome.from_json(journal)
+
+
+def _settle(row, outcome: Outcome) -> bool:
+    """Write ``outcome`` unless the row changed since it was read (its dispatcher
+    was alive after all and went on); True when written."""
     now = utcnow()
-    ids = db.session.scalars(orphaned).all()
-    if ids:
-        db.session.execute(
-            update(Message).where(Message.id.in_(ids), Message.state == State.SENDING)
-            .values(state=State.UNKNOWN, claimed_by=None, updated_at=now,
-                    error_text="Interrupted while sending; it may have been sent")
-            .execution_options(synchronize_session=False))
-        db.session.execute(insert(MessageEvent.__table__), [
-            {"message_id": i, "at": now, "state": State.UNKNOWN,
-             "detail": "Interrupted while this message was being sent (the dashboard stopped "
-                       "or could not record the answer); it may have been sent. It will not "
-                       "be re-sent automatically."} for i in ids])
-    gone = [d for d in dead if d != own_id]
-    if gone:
-        db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(gone)))
-    db.session.commit()
-    return len(ids)
+    changed = db.session.execute(
+        update(Message).where(Message.id == row.id, Message.state == State.SENDING,
+                              Message.claimed_by.is_not_distinct_from(row.claimed_by),
+                              Message.journal.is_not_distinct_from(row.journal))
+        .values(applied_values(outcome, now)).execution_options(synchronize_session=False))
+    if not changed.rowcount:
+        return False
+    db.session.execute(insert(MessageEvent.__table__), [
+        {"message_id": row.id, "at": now, "state": outcome.event_state,
+         "detail": outcome.detail[:300]}])
+    if outcome.alert:
+        raise_alert(*outcome.alert)
+    return True

@@ -1,0 +1,26 @@
+"""message.journal: whether a sending row's request may have left, and its answer
+
+Revision ID: b7c1e4d2a9f0
+Revises: 5ef0c9214743
+Create Date: 2026-11-25 04:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'b7c1e4d2a9f0'
+down_revision = '5ef0c9214743'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('journal', sa.Text(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_column('journal')
