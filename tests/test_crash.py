@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = 4
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, tmp_path):
     """A database URL the test and its workers share."""
     if request.param == "sqlite":
@@ -169,6 +169,7 @@ def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(database, gat
             db.engine.dispose()
 
 
+@pytest.mark.postgres
 def test_two_workers_through_a_run_longer_than_the_heartbeat_timeout(postgresql, gateway,
                                                                       workers):
     timeout = 1.0

@@ -55,6 +55,7 @@ from ..extensions import db
 from ..models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
 from .gateway import get_client
 from .liveness import Heartbeat, LivenessJudge, new_dispatcher_id
+from .outbox import N_
 from .quiet_hours import quiet_until
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     if rows:
         db.session.execute(insert(MessageEvent.__table__), [
             {"message_id": row.id, "at": now, "state": State.SENDING,
-             "detail": "Picked up for sending"} for row in rows])
+             "detail": N_("Picked up for sending")} for row in rows])
     db.session.commit()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
@@ -602,12 +603,12 @@ class Recovered:
         return bool(self.requeued or self.unknown or self.answered)
 
 
-REQUEUED_DETAIL = ("Sending stopped before this message's request left, so nothing was "
-                   "sent; it is back in the queue.")
-INTERRUPTED_TEXT = "Interrupted while sending; it may have been sent"
-INTERRUPTED_DETAIL = ("Interrupted while this message was being sent (the dashboard stopped "
-                      "or could not record the answer); it may have been sent. It will not "
-                      "be re-sent automatically.")
+REQUEUED_DETAIL = N_("Sending stopped before this message's request left, so nothing was "
+                     "sent; it is back in the queue.")
+INTERRUPTED_TEXT = N_("Interrupted while sending; it may have been sent")
+INTERRUPTED_DETAIL = N_("Interrupted while this message was being sent (the dashboard stopped "
+                        "or could not record the answer); it may have been sent. It will not "
+                        "be re-sent automatically.")
 
 
 def recover_interrupted_sends(include_own: bool = False) -> Recovered:
