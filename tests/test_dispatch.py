@@ -337,9 +337,12 @@ def test_a_row_recovered_by_another_dispatcher_is_not_sent(ctx, gateway):
     # Another process takes the row back (it judged us dead) before our request leaves.
     db.session.execute(db.update(Message).values(state=State.QUEUED, claimed_by=None))
     db.session.commit()
-    journal = dispatch.SendJournal(rt.id, rt.db_writes)
-    with db.engine.connect() as connection:
+    journal = dispatch.SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
+    connection = db.engine.raw_connection()
+    try:
         assert journal.note(connection, None, claimed) is False
+    finally:
+        connection.close()
     assert message(row).journal is None and gateway.simulator.requests == []
 
 

@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Select, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from smsco import (
@@ -352,35 +351,46 @@ class SendJournal:
 
     One short commit marks the row about to be sent (its request may have left)
     and keeps the outcome of the same sender's previous request as JSON. Only
-    the unindexed ``journal`` column changes, which keeps it cheap; the rows'
-    states are written in batches by ``record_outcomes``. Both writes touch a
-    row only while it is still ``sending`` and claimed by this dispatcher.
+    the unindexed ``journal`` column changes; the rows' states are written in
+    batches by ``record_outcomes``. Both writes touch a row only while it is
+    still ``sending`` and claimed by this dispatcher. Plain driver SQL on a
+    driver connection: this runs once per message, and SQLAlchemy's own work
+    per statement would cost as much as the database's.
     """
 
-    def __init__(self, dispatcher_id: str, write_lock):
-        table = Message.__table__
-        ours = ((table.c.id == bindparam("j_id")) & (table.c.state == State.SENDING)
-                & (table.c.claimed_by == dispatcher_id))
-        self._leaving = update(table).where(ours, table.c.journal.is_(None)).values(
-            journal=LEAVING)
-        self._answered = update(table).where(ours).values(journal=bindparam("j_outcome"))
-        self.write_lock = write_lock
+    LEAVING_SQL = ("UPDATE message SET journal = '' WHERE id = ? AND state = 'sending' "
+                   "AND claimed_by = ? AND journal IS NULL")
+    ANSWERED_SQL = ("UPDATE message SET journal = ? WHERE id = ? AND state = 'sending' "
+                    "AND claimed_by = ?")
 
-    def note(self, connection: Connection, answered: tuple[int, str] | None,
+    def __init__(self, dispatcher_id: str, write_lock, paramstyle: str):
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
+        self._leaving = self.LEAVING_SQL.replace("?", mark)
+        self._answered = self.ANSWERED_SQL.replace("?", mark)
+        self.dispatcher_id, self.write_lock = dispatcher_id, write_lock
+
+    def note(self, connection, answered: tuple[int, str] | None,
              leaving: Claimed | None) -> bool:
-        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``, in one commit.
+        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``, in one commit on
+        ``connection`` (a driver connection).
 
         False when ``leaving`` is no longer this dispatcher's (another one recovered
         it): it must not be sent.
         """
         if answered is None and leaving is None:
             return True
+        ours = True
         with self.write_lock:
-            if answered is not None:
-                connection.execute(self._answered, {"j_id": answered[0], "j_outcome": answered[1]})
-            ours = leaving is None or connection.execute(
-                self._leaving, {"j_id": leaving.id}).rowcount == 1
-            connection.commit()
+            cursor = connection.cursor()
+            try:
+                if answered is not None:
+                    cursor.execute(self._answered, (answered[1], answered[0], self.dispatcher_id))
+                if leaving is not None:
+                    cursor.execute(self._leaving, (leaving.id, self.dispatcher_id))
+                    ours = cursor.rowcount == 1
+                connection.commit()
+            finally:
+                cursor.close()
         return ours
 
 
@@ -478,7 +488,7 @@ class SendPipeline:
                  max_messages: int | None):
         self.app, self.rt, self.client, self.max_messages = app, rt, client, max_messages
         self.feed = Feed()
-        self.journal = SendJournal(rt.id, rt.db_writes)
+        self.journal = SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
         self.answers: queue.SimpleQueue = queue.SimpleQueue()
         self.senders: list[Future] = []
         self.finished_senders = 0
@@ -552,25 +562,32 @@ class SendPipeline:
     def send_from_feed(self) -> None:
         """A sender thread: journal, send, answer; one row at a time until the feed ends."""
         try:
-            with self.app.app_context(), db.engine.connect() as connection:
-                answered = None
-                while True:
-                    message = self.feed.take()
-                    if message is not None:
-                        self.rt.limiter.wait()
-                    ours = self.journal.note(connection, answered, message)
-                    answered = None
-                    if message is None:
-                        return
-                    if not ours:
-                        log.warning("Message %s was recovered by another dispatcher before "
-                                    "it was sent; not sending it", message.id)
-                        continue
-                    outcome = outcome_for(message, send_one(self.client, message), utcnow())
-                    self.answers.put((message, outcome))
-                    answered = (message.id, outcome.to_json())
+            with self.app.app_context():
+                connection = db.engine.raw_connection()
+                try:
+                    self._send_rows(connection)
+                finally:
+                    connection.close()
         finally:
             self.answers.put(SENDER_DONE)
+
+    def _send_rows(self, connection) -> None:
+        answered = None
+        while True:
+            message = self.feed.take()
+            if message is not None:
+                self.rt.limiter.wait()
+            ours = self.journal.note(connection, answered, message)
+            answered = None
+            if message is None:
+                return
+            if not ours:
+                log.warning("Message %s was recovered by another dispatcher before it was "
+                            "sent; not sending it", message.id)
+                continue
+            outcome = outcome_for(message, send_one(self.client, message), utcnow())
+            self.answers.put((message, outcome))
+            answered = (message.id, outcome.to_json())
 
 
 def dispatch_due_messages(max_messages: int | None = None) -> int:
