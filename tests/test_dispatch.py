@@ -346,6 +346,20 @@ def test_a_row_recovered_by_another_dispatcher_is_not_sent(ctx, gateway):
     assert message(row).journal is None and gateway.simulator.requests == []
 
 
+def test_a_journal_that_cannot_be_written_stops_the_send(ctx, gateway, monkeypatch):
+    [row] = queue()
+    rt = dispatch.runtime(ctx)
+    rt.start()
+    monkeypatch.setattr(dispatch.SendJournal, "LEAVING_SQL", "UPDATE no_such_table SET x = 1")
+    with pytest.raises(dispatch.JournalError):
+        dispatch.dispatch_due_messages()
+    assert gateway.simulator.requests == []
+    assert message(row).state == State.SENDING and message(row).journal is None
+    monkeypatch.undo()
+    assert dispatch.dispatch_due_messages() == 1  # the next run puts it back and sends it
+    assert message(row).state == State.SENT and len(gateway.simulator.requests) == 1
+
+
 def test_recovery_leaves_a_row_that_moved_on_since_it_was_read(ctx):
     [row] = queue()
     owner = ghost()

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -346,6 +346,21 @@ def _retry_outcome(message: Claimed, error: SmscoError, now: datetime) -> Outcom
 # -- the journal and the record ---------------------------------------------------
 
 
+@dataclass
+class JournalNote:
+    """One sender's note: the outcome of its last request and the row it sends next."""
+
+    answered: tuple[int, str] | None  # (id, outcome JSON)
+    leaving: Claimed | None
+    ours: bool = True  # False: the row to send is no longer this dispatcher's
+    written: bool = False
+    error: BaseException | None = None
+
+
+class JournalError(Exception):
+    """Another sender could not write the journal note of this one: do not send."""
+
+
 class SendJournal:
     """The one write on the send path, made just before each request leaves.
 
@@ -353,8 +368,11 @@ class SendJournal:
     and keeps the outcome of the same sender's previous request as JSON. Only
     the unindexed ``journal`` column changes; the rows' states are written in
     batches by ``record_outcomes``. Both writes touch a row only while it is
-    still ``sending`` and claimed by this dispatcher. Plain driver SQL on a
-    driver connection: this runs once per message, and SQLAlchemy's own work
+    still ``sending`` and claimed by this dispatcher.
+
+    Group commit: senders that arrive while a note is being written wait, and
+    the next of them writes all their notes in one commit. Plain driver SQL on
+    a driver connection: this runs once per message, and SQLAlchemy's own work
     per statement would cost as much as the database's.
     """
 
@@ -368,30 +386,54 @@ class SendJournal:
         self._leaving = self.LEAVING_SQL.replace("?", mark)
         self._answered = self.ANSWERED_SQL.replace("?", mark)
         self.dispatcher_id, self.write_lock = dispatcher_id, write_lock
+        self._waiting: list[JournalNote] = []
+        self._waiting_lock = threading.Lock()
+        self._writer = threading.Lock()
 
     def note(self, connection, answered: tuple[int, str] | None,
              leaving: Claimed | None) -> bool:
-        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``, in one commit on
-        ``connection`` (a driver connection).
+        """Keep ``answered`` and mark ``leaving``; returns once committed (on
+        ``connection``, a driver connection, or on another waiting sender's).
 
         False when ``leaving`` is no longer this dispatcher's (another one recovered
         it): it must not be sent.
         """
         if answered is None and leaving is None:
             return True
-        ours = True
-        with self.write_lock:
-            cursor = connection.cursor()
-            try:
-                if answered is not None:
-                    cursor.execute(self._answered, (answered[1], answered[0], self.dispatcher_id))
-                if leaving is not None:
-                    cursor.execute(self._leaving, (leaving.id, self.dispatcher_id))
-                    ours = cursor.rowcount == 1
+        note = JournalNote(answered, leaving)
+        with self._waiting_lock:
+            self._waiting.append(note)
+        with self._writer:
+            if not note.written:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._write(connection, batch)
+        if note.error is not None:
+            raise JournalError("The send journal could not be written") from note.error
+        return note.ours
+
+    def _write(self, connection, batch: list[JournalNote]) -> None:
+        cursor = connection.cursor()
+        try:
+            with self.write_lock:
+                answers = [(n.answered[1], n.answered[0], self.dispatcher_id)
+                           for n in batch if n.answered is not None]
+                if answers:
+                    cursor.executemany(self._answered, answers)
+                for n in batch:
+                    if n.leaving is not None:
+                        cursor.execute(self._leaving, (n.leaving.id, self.dispatcher_id))
+                        n.ours = cursor.rowcount == 1
                 connection.commit()
-            finally:
-                cursor.close()
-        return ours
+        except BaseException as error:
+            for n in batch:  # nothing marked: no sender of the batch sends
+                n.error = error
+            with suppress(Exception):
+                connection.rollback()
+        finally:
+            cursor.close()
+            for n in batch:
+                n.written = True
 
 
 def applied_values(outcome: Outcome, now: datetime) -> dict:
