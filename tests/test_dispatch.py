@@ -338,11 +338,8 @@ def test_a_row_recovered_by_another_dispatcher_is_not_sent(ctx, gateway):
     db.session.execute(db.update(Message).values(state=State.QUEUED, claimed_by=None))
     db.session.commit()
     journal = dispatch.SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
-    connection = db.engine.raw_connection()
-    try:
+    with journal.connection(db.engine) as connection:
         assert journal.note(connection, None, claimed) is False
-    finally:
-        connection.close()
     assert message(row).journal is None and gateway.simulator.requests == []
 
 
@@ -350,7 +347,8 @@ def test_a_journal_that_cannot_be_written_stops_the_send(ctx, gateway, monkeypat
     [row] = queue()
     rt = dispatch.runtime(ctx)
     rt.start()
-    monkeypatch.setattr(dispatch.SendJournal, "LEAVING_SQL", "UPDATE no_such_table SET x = 1")
+    monkeypatch.setattr(dispatch.SendJournal, "_statement",
+                        lambda self, answers, leaving: "UPDATE no_such_table SET x = 1")
     with pytest.raises(dispatch.JournalError):
         dispatch.dispatch_due_messages()
     assert gateway.simulator.requests == []

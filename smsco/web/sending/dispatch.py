@@ -23,9 +23,9 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -68,6 +68,10 @@ CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
 MAX_CHECK_DELAY = timedelta(hours=1)
 RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
 RECORD_BATCH = 64  # ... or sooner once this many wait
+RECORD_CHUNK = 32  # rows per transaction, so senders never wait long for the database
+# On SQLite the dispatch thread writes just after a sender's journal commit (see
+# SendPipeline.write_turn), waiting at most this long for one.
+WRITE_TURN_WAIT = 0.005
 RECORD_ATTEMPTS = 3
 # A message's journal once its request may have left (see Message.journal).
 LEAVING = ""
@@ -148,8 +152,8 @@ class DispatcherRuntime:
         self.id = new_dispatcher_id()
         # SQLite has one writer at a time and makes a blocked writer sleep for whole
         # milliseconds; this process's writers on the send path take turns on a lock.
-        sqlite = str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
-        self.db_writes = threading.Lock() if sqlite else nullcontext()
+        self.sqlite = str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        self.db_writes = threading.Lock() if self.sqlite else nullcontext()
         self.lock = threading.Lock()  # one dispatch run at a time
         self.limiter = RateLimiter(float(config["SMSCO_RATE"]))
         self.senders = ThreadPoolExecutor(max_workers=self.concurrency,
@@ -243,8 +247,12 @@ def lock_ids(query: Select) -> list[int]:
     return list(db.session.scalars(query.with_for_update(skip_locked=True)))
 
 
-def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
-    """Atomically move up to ``limit`` due rows from queued to sending; commit."""
+def claim_due_messages(dispatcher_id: str, limit: int,
+                       write_lock: AbstractContextManager | None = None) -> list[Claimed]:
+    """Atomically move up to ``limit`` due rows from queued to sending; commit.
+
+    ``write_lock`` is held around the writes only (the choice of rows reads).
+    """
     now = utcnow()
     # Single messages first, so a big campaign never starves them.
     ids = lock_ids(select(Message.id)
@@ -254,20 +262,21 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     if not ids:
         db.session.commit()
         return []
-    # The state condition makes the claim safe where nothing was locked (SQLite).
-    rows = db.session.execute(
-        update(Message)
-        .where(Message.id.in_(ids), Message.state == State.QUEUED)
-        .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now, updated_at=now)
-        .returning(Message.id, Message.recipient, Message.body, Message.sender,
-                   Message.gateway_schedule, Message.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if rows:
-        db.session.execute(insert(MessageEvent.__table__), [
-            {"message_id": row.id, "at": now, "state": State.SENDING,
-             "detail": N_("Picked up for sending")} for row in rows])
-    db.session.commit()
+    table = Message.__table__
+    with write_lock or nullcontext():
+        # The state condition makes the claim safe where nothing was locked (SQLite).
+        rows = db.session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.state == State.QUEUED)
+            .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now,
+                    updated_at=now)
+            .returning(table.c.id, table.c.recipient, table.c.body, table.c.sender,
+                       table.c.gateway_schedule, table.c.attempts)).all()
+        if rows:
+            db.session.execute(insert(MessageEvent.__table__), [
+                {"message_id": row.id, "at": now, "state": State.SENDING,
+                 "detail": N_("Picked up for sending")} for row in rows])
+        db.session.commit()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
@@ -364,36 +373,38 @@ class JournalError(Exception):
 class SendJournal:
     """The one write on the send path, made just before each request leaves.
 
-    One short commit marks the row about to be sent (its request may have left)
-    and keeps the outcome of the same sender's previous request as JSON. Only
-    the unindexed ``journal`` column changes; the rows' states are written in
-    batches by ``record_outcomes``. Both writes touch a row only while it is
-    still ``sending`` and claimed by this dispatcher.
+    One statement, its own transaction, marks the row about to be sent (its
+    request may have left) and keeps the outcome of the same sender's previous
+    request as JSON. Only the unindexed ``journal`` column changes; the rows'
+    states are written in batches by ``record_outcomes``. A row is touched only
+    while it is still ``sending`` and claimed by this dispatcher.
 
     Group commit: senders that arrive while a note is being written wait, and
-    the next of them writes all their notes in one commit. Plain driver SQL on
-    a driver connection: this runs once per message, and SQLAlchemy's own work
-    per statement would cost as much as the database's.
+    the next of them writes all their notes in one statement. Plain driver SQL
+    in autocommit on a driver connection: this runs once per message, and both
+    SQLAlchemy's work per statement and each extra round trip to the driver
+    (which lets other threads take the interpreter) cost as much as SQLite's.
     """
 
-    LEAVING_SQL = ("UPDATE message SET journal = '' WHERE id = ? AND state = 'sending' "
-                   "AND claimed_by = ? AND journal IS NULL")
-    ANSWERED_SQL = ("UPDATE message SET journal = ? WHERE id = ? AND state = 'sending' "
-                    "AND claimed_by = ?")
-
     def __init__(self, dispatcher_id: str, write_lock, paramstyle: str):
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
-        self._leaving = self.LEAVING_SQL.replace("?", mark)
-        self._answered = self.ANSWERED_SQL.replace("?", mark)
+        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
         self.dispatcher_id, self.write_lock = dispatcher_id, write_lock
+        self._statements: dict[tuple[int, int], str] = {}
         self._waiting: list[JournalNote] = []
         self._waiting_lock = threading.Lock()
         self._writer = threading.Lock()
+        self.committed = threading.Event()  # set after each commit
+
+    @contextmanager
+    def connection(self, engine) -> Iterator:
+        """A driver connection in autocommit, for ``note``."""
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection.connection.driver_connection
 
     def note(self, connection, answered: tuple[int, str] | None,
              leaving: Claimed | None) -> bool:
-        """Keep ``answered`` and mark ``leaving``; returns once committed (on
-        ``connection``, a driver connection, or on another waiting sender's).
+        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``; returns once written
+        (on ``connection``, from ``connection()``, or on another waiting sender's).
 
         False when ``leaving`` is no longer this dispatcher's (another one recovered
         it): it must not be sent.
@@ -413,27 +424,43 @@ class SendJournal:
         return note.ours
 
     def _write(self, connection, batch: list[JournalNote]) -> None:
+        answers = [n.answered for n in batch if n.answered is not None]
+        leaving = [n.leaving.id for n in batch if n.leaving is not None]
+        params = [value for answer in answers for value in answer]
+        params += [i for i, _ in answers] + leaving + [self.dispatcher_id]
+        params += [i for i, _ in answers]
         cursor = connection.cursor()
         try:
             with self.write_lock:
-                answers = [(n.answered[1], n.answered[0], self.dispatcher_id)
-                           for n in batch if n.answered is not None]
-                if answers:
-                    cursor.executemany(self._answered, answers)
-                for n in batch:
-                    if n.leaving is not None:
-                        cursor.execute(self._leaving, (n.leaving.id, self.dispatcher_id))
-                        n.ours = cursor.rowcount == 1
-                connection.commit()
+                cursor.execute(self._statement(len(answers), len(leaving)), params)
+                marked = {row[0] for row in cursor.fetchall()}
+            self.committed.set()
+            for n in batch:
+                n.ours = n.leaving is None or n.leaving.id in marked
         except BaseException as error:
-            for n in batch:  # nothing marked: no sender of the batch sends
+            for n in batch:  # nothing was written: no sender of the batch sends
                 n.error = error
-            with suppress(Exception):
-                connection.rollback()
         finally:
             cursor.close()
             for n in batch:
                 n.written = True
+
+    def _statement(self, answers: int, leaving: int) -> str:
+        """UPDATE setting each answered row's outcome and '' on each leaving row (only
+        if still unmarked), returning the ids it changed. Only placeholders vary."""
+        key = (answers, leaving)
+        if key not in self._statements:
+            mark = self._mark
+            value, unmarked = "''", "journal IS NULL"
+            if answers:
+                cases = " ".join([f"WHEN {mark} THEN {mark}"] * answers)
+                value = f"CASE id {cases} ELSE '' END"
+                unmarked = f"(journal IS NULL OR id IN ({', '.join([mark] * answers)}))"
+            rows = ", ".join([mark] * (answers + leaving))
+            self._statements[key] = (
+                f"UPDATE message SET journal = {value} WHERE id IN ({rows}) "  # noqa: S608
+                f"AND state = 'sending' AND claimed_by = {mark} AND {unmarked} RETURNING id")
+        return self._statements[key]
 
 
 def applied_values(outcome: Outcome, now: datetime) -> dict:
@@ -467,23 +494,27 @@ def record_outcomes(dispatcher_id: str, done: Iterable[tuple[Claimed, Outcome]])
     db.session.commit()
 
 
-def record_with_retry(rt: DispatcherRuntime, done: list[tuple[Claimed, Outcome]]) -> None:
-    """Record outcomes, trying again on a database error (a busy SQLite, a dropped link).
+def record_with_retry(dispatcher_id: str, done: list[tuple[Claimed, Outcome]],
+                      write_turn: Callable[[], AbstractContextManager]) -> None:
+    """Record outcomes, RECORD_CHUNK rows per transaction (each in a ``write_turn``),
+    trying again on a database error (a busy SQLite, a dropped link).
 
     If it still fails the rows stay ``sending`` with their outcomes in the
     journal, and the next run writes them.
     """
-    for attempt in range(1, RECORD_ATTEMPTS + 1):
-        try:
-            with rt.db_writes:
-                record_outcomes(rt.id, done)
-            return
-        except SQLAlchemyError:
-            db.session.rollback()
-            if attempt == RECORD_ATTEMPTS:
-                raise
-            log.warning("Could not record %s send result(s); trying again", len(done))
-            time.sleep(0.5 * attempt)
+    for start in range(0, len(done), RECORD_CHUNK):
+        chunk = done[start:start + RECORD_CHUNK]
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                with write_turn():
+                    record_outcomes(dispatcher_id, chunk)
+                break
+            except SQLAlchemyError:
+                db.session.rollback()
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("Could not record %s send result(s); trying again", len(chunk))
+                time.sleep(0.5 * attempt)
 
 
 # -- the pipeline ------------------------------------------------------------------
@@ -532,6 +563,7 @@ class SendPipeline:
         self.feed = Feed()
         self.journal = SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
         self.answers: queue.SimpleQueue = queue.SimpleQueue()
+        self.wake = threading.Event()  # senders wake this thread only when there is work
         self.senders: list[Future] = []
         self.finished_senders = 0
         self.done: list[tuple[Claimed, Outcome]] = []
@@ -541,6 +573,7 @@ class SendPipeline:
         self.claim_size = max(32, rt.concurrency * 16)
         if rt.limiter.interval:
             self.claim_size = max(1, min(self.claim_size, int(2 / rt.limiter.interval)))
+        self.low_water = max(self.claim_size // 2, rt.concurrency)
 
     def run(self) -> int:
         try:
@@ -556,22 +589,21 @@ class SendPipeline:
             while not self.answers.empty():
                 self._take_answer(self.answers.get())
             if self.done:
-                record_with_retry(self.rt, self.done)
+                record_with_retry(self.rt.id, self.done, self.write_turn)
         for sender in self.senders:
             sender.result()  # a sender's error, raised here
         return self.handled
 
     def top_up(self) -> None:
         """Claim another group when the feed runs low; close it when nothing is due."""
-        if self.exhausted or len(self.feed) > max(self.claim_size // 2, self.rt.concurrency):
+        if self.exhausted or len(self.feed) > self.low_water:
             return
         size = self.claim_size
         if self.max_messages is not None:
             size = min(size, self.max_messages - self.handled)
         batch = []
         if size > 0 and not dispatch_paused():
-            with self.rt.db_writes:
-                batch = claim_due_messages(self.rt.id, size)
+            batch = claim_due_messages(self.rt.id, size, self.write_turn())
         if not batch:
             self.exhausted = True
             self.feed.close()
@@ -583,17 +615,30 @@ class SendPipeline:
 
     def collect(self) -> None:
         """Take answers; record them in batches, or at once when no more rows will come."""
-        try:
-            self._take_answer(self.answers.get(timeout=RECORD_EVERY))
+        self.wake.wait(RECORD_EVERY)
+        self.wake.clear()
+        with suppress(queue.Empty):
             while True:
                 self._take_answer(self.answers.get_nowait())
-        except queue.Empty:
-            pass
         due = (len(self.done) >= RECORD_BATCH or self.exhausted
                or time.monotonic() - self.last_write >= RECORD_EVERY)
         if self.done and due:
-            record_with_retry(self.rt, self.done)
+            record_with_retry(self.rt.id, self.done, self.write_turn)
             self.done, self.last_write = [], time.monotonic()
+
+    @contextmanager
+    def write_turn(self) -> Iterator[None]:
+        """Hold the database for a write of this thread.
+
+        On SQLite a sender waits for the database while this thread writes, so
+        the write starts just after a sender's journal commit, while the senders
+        wait for the gateway.
+        """
+        if self.rt.sqlite:
+            self.journal.committed.clear()
+            self.journal.committed.wait(WRITE_TURN_WAIT)
+        with self.rt.db_writes:
+            yield
 
     def _take_answer(self, answer: tuple[Claimed, Outcome] | None) -> None:
         if answer is SENDER_DONE:
@@ -604,14 +649,11 @@ class SendPipeline:
     def send_from_feed(self) -> None:
         """A sender thread: journal, send, answer; one row at a time until the feed ends."""
         try:
-            with self.app.app_context():
-                connection = db.engine.raw_connection()
-                try:
-                    self._send_rows(connection)
-                finally:
-                    connection.close()
+            with self.app.app_context(), self.journal.connection(db.engine) as connection:
+                self._send_rows(connection)
         finally:
             self.answers.put(SENDER_DONE)
+            self.wake.set()
 
     def _send_rows(self, connection) -> None:
         answered = None
@@ -629,6 +671,9 @@ class SendPipeline:
                 continue
             outcome = outcome_for(message, send_one(self.client, message), utcnow())
             self.answers.put((message, outcome))
+            if (self.exhausted or len(self.feed) <= self.low_water
+                    or self.answers.qsize() >= RECORD_BATCH):
+                self.wake.set()
             answered = (message.id, outcome.to_json())
 
 
