@@ -19,6 +19,9 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('journal', sa.Text(), nullable=True))
+    # Rows a dispatcher of the previous version left sending may have been sent:
+    # recovery must make them unknown, not send them again.
+    op.execute("UPDATE message SET journal = '' WHERE state = 'sending'")
 
 
 def downgrade():
