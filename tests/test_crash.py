@@ -122,13 +122,13 @@ def states(app) -> dict[str, str]:
     return rows
 
 
-def may_have_left(app) -> int:
-    """Rows a dead worker left with a request that may have left and no answer kept."""
+def left_sending(app) -> tuple[int, int]:
+    """Rows a dead worker left ``sending``: (request never started, may have left)."""
     with app.app_context():
-        count = db.session.scalar(select(func.count()).where(
-            Message.state == State.SENDING, Message.journal == LEAVING))
+        journals = db.session.scalars(select(Message.journal).where(
+            Message.state == State.SENDING)).all()
         db.session.remove()
-    return count
+    return journals.count(None), journals.count(LEAVING)
 
 
 def all_settled(app) -> bool:
@@ -140,15 +140,18 @@ def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(database, gat
     app = shared_app(database, gateway)
     try:
         numbers = queue_messages(app, 400)
-        in_doubt = []
+        never_started, in_doubt = [], []
         for kill_after in (80, 200):  # killed twice, restarted twice
             worker = workers.start(database)
             wait_until(lambda n=kill_after: sum(sends(gateway).values()) >= n, timeout=60,
                        every=0.005, what=f"{kill_after} sends")
             worker.send_signal(signal.SIGKILL)
             worker.wait(30)
-            in_doubt.append(may_have_left(app))
+            waiting, leaving = left_sending(app)
+            never_started.append(waiting)
+            in_doubt.append(leaving)
         assert max(in_doubt) <= CONCURRENCY, in_doubt
+        assert sum(never_started) > 0  # claimed but not requested: they must go out later
         finisher = workers.start(database)
         wait_until(lambda: all_settled(app), timeout=90, every=0.1, what="every row settled")
         finisher.terminate()
