@@ -383,7 +383,7 @@ class SendJournal:
     the next of them writes all their notes in one statement. Plain driver SQL
     in autocommit on a driver connection: this runs once per message, and both
     SQLAlchemy's work per statement and each extra round trip to the driver
-    (which lets other threads take the interpreter) cost as much as SQLite's.
+    (each lets other threads take the interpreter) would cost more than SQLite's.
     """
 
     def __init__(self, dispatcher_id: str, write_lock, paramstyle: str):
@@ -433,8 +433,11 @@ class SendJournal:
         try:
             with self.write_lock:
                 cursor.execute(self._statement(len(answers), len(leaving)), params)
-                marked = {row[0] for row in cursor.fetchall()}
             self.committed.set()
+            marked = set(leaving)
+            if cursor.rowcount != len(answers) + len(leaving):
+                # Some row was not ours any more (or already written): which ones?
+                marked = self._marked(cursor, leaving)
             for n in batch:
                 n.ours = n.leaving is None or n.leaving.id in marked
         except BaseException as error:
@@ -445,9 +448,19 @@ class SendJournal:
             for n in batch:
                 n.written = True
 
+    def _marked(self, cursor, leaving: list[int]) -> set[int]:
+        if not leaving:
+            return set()
+        rows = ", ".join([self._mark] * len(leaving))
+        cursor.execute(f"SELECT id FROM message WHERE id IN ({rows}) "  # noqa: S608
+                       f"AND state = 'sending' AND claimed_by = {self._mark} AND journal = ''",
+                       [*leaving, self.dispatcher_id])
+        return {row[0] for row in cursor.fetchall()}
+
     def _statement(self, answers: int, leaving: int) -> str:
         """UPDATE setting each answered row's outcome and '' on each leaving row (only
-        if still unmarked), returning the ids it changed. Only placeholders vary."""
+        if still unmarked). Only placeholders vary. No RETURNING: each step of a
+        statement lets other threads take the interpreter, and one is enough."""
         key = (answers, leaving)
         if key not in self._statements:
             mark = self._mark
@@ -459,7 +472,7 @@ class SendJournal:
             rows = ", ".join([mark] * (answers + leaving))
             self._statements[key] = (
                 f"UPDATE message SET journal = {value} WHERE id IN ({rows}) "  # noqa: S608
-                f"AND state = 'sending' AND claimed_by = {mark} AND {unmarked} RETURNING id")
+                f"AND state = 'sending' AND claimed_by = {mark} AND {unmarked}")
         return self._statements[key]
 
 
