@@ -23,7 +23,7 @@ from smsco.client import SEND_PATH
 from smsco.web import create_app
 from smsco.web.extensions import db
 from smsco.web.models import Dispatcher, Message, MessageEvent, State
-from smsco.web.sending.dispatch import LEAVING, stop_dispatcher
+from smsco.web.sending.dispatch import stop_dispatcher
 from smsco.web.sending.outbox import NewMessages, create_messages
 
 from .conftest import GATEWAY_PASSWORD, GATEWAY_USER
@@ -125,10 +125,10 @@ def states(app) -> dict[str, str]:
 def left_sending(app) -> tuple[int, int]:
     """Rows a dead worker left ``sending``: (request never started, may have left)."""
     with app.app_context():
-        journals = db.session.scalars(select(Message.journal).where(
+        started = db.session.scalars(select(Message.request_started_at.is_not(None)).where(
             Message.state == State.SENDING)).all()
         db.session.remove()
-    return journals.count(None), journals.count(LEAVING)
+    return started.count(False), started.count(True)
 
 
 def all_settled(app) -> bool:

@@ -206,7 +206,7 @@ def test_rejected_account_pauses_dispatch_and_nothing_fails(ctx, gateway):
     assert message(row).state == State.SENT
 
 
-# -- crashes: the journal and recovery -----------------------------------------------
+# -- crashes: marking requests, and recovery ----------------------------------------
 
 
 def dead_pid() -> int:
@@ -216,9 +216,10 @@ def dead_pid() -> int:
     return child.pid
 
 
-def left_sending(message_id, owner, journal):
+def left_sending(message_id, owner, started: bool):
     current = message(message_id)
-    current.state, current.claimed_by, current.journal = State.SENDING, owner, journal
+    current.state, current.claimed_by = State.SENDING, owner
+    current.request_started_at = utcnow() if started else None
     db.session.commit()
 
 
@@ -231,24 +232,17 @@ def ghost(hostname=HOST, pid=None, heartbeat_at=None) -> str:
     return ghost_id
 
 
-def test_a_dead_dispatchers_rows_are_settled_by_their_journal(ctx, gateway):
-    never_left, may_have_left, answered = queue(["995599000001", "995599000002",
-                                                 "995599000003"])
+def test_a_dead_dispatchers_rows_go_back_to_the_queue_unless_their_request_started(
+        ctx, gateway):
+    never_left, may_have_left = queue(["995599000001", "995599000002"])
     owner = ghost()
-    accepted = dispatch.Outcome({"state": State.SENT, "mes_id": "777", "credits": 5,
-                                 "sent_at": utcnow(), "next_check_at": utcnow()},
-                                State.SENT, "Accepted by the gateway (mes_id 777, 5 tetri)")
-    left_sending(never_left, owner, None)
-    left_sending(may_have_left, owner, dispatch.LEAVING)
-    left_sending(answered, owner, accepted.to_json())
-    recovered = dispatch.recover_interrupted_sends()
-    assert recovered == dispatch.Recovered(requeued=1, unknown=1, answered=1)
+    left_sending(never_left, owner, started=False)
+    left_sending(may_have_left, owner, started=True)
+    assert dispatch.recover_interrupted_sends() == dispatch.Recovered(requeued=1, unknown=1)
     assert message(never_left).state == State.QUEUED
     assert message(never_left).events[-1].detail == dispatch.REQUEUED_DETAIL
     assert message(may_have_left).state == State.UNKNOWN
     assert "may have been sent" in message(may_have_left).events[-1].detail
-    assert (message(answered).state, message(answered).mes_id) == (State.SENT, "777")
-    assert {message(i).journal for i in (never_left, may_have_left, answered)} == {None}
     assert db.session.get(Dispatcher, owner) is None
     # Only the row whose request never started goes out, once.
     assert dispatch.dispatch_due_messages() == 1
@@ -262,7 +256,7 @@ def test_rows_of_a_live_dispatcher_are_left_alone(ctx):
     # Our parent process is alive; its heartbeat is ten minutes old: on this host the
     # process decides, not the heartbeat.
     live = ghost(pid=os.getppid(), heartbeat_at=utcnow() - timedelta(minutes=10))
-    left_sending(row, live, dispatch.LEAVING)
+    left_sending(row, live, started=True)
     assert not dispatch.recover_interrupted_sends()
     assert message(row).state == State.SENDING
 
@@ -272,7 +266,7 @@ def test_a_dispatcher_of_this_process_is_alive_until_it_stops(ctx):
     other = dispatch.DispatcherRuntime(ctx)
     other.start()
     try:
-        left_sending(row, other.id, None)
+        left_sending(row, other.id, started=False)
         assert not dispatch.recover_interrupted_sends()
         assert message(row).state == State.SENDING
     finally:
@@ -285,7 +279,7 @@ def test_another_hosts_dispatcher_is_dead_once_its_heartbeat_stood_still_for_the
     [row] = queue()
     # Its clock may be far behind ours: an old heartbeat alone proves nothing.
     elsewhere = ghost(hostname="elsewhere", pid=1, heartbeat_at=utcnow() - timedelta(hours=1))
-    left_sending(row, elsewhere, dispatch.LEAVING)
+    left_sending(row, elsewhere, started=True)
     assert not dispatch.recover_interrupted_sends()
     moved = time.monotonic()
     db.session.get(Dispatcher, elsewhere).heartbeat_at = utcnow() - timedelta(minutes=59)
@@ -300,27 +294,27 @@ def test_a_row_is_marked_just_before_its_request_leaves(ctx, gateway, monkeypatc
     ctx.extensions.pop("smsco_dispatcher", None)
     ctx.config["SMSCO_CONCURRENCY"] = 2
     ids = queue([f"99559900{i:04d}" for i in range(40)])
-    seen = journal_at_each_request(ctx, gateway, monkeypatch)
+    seen = started_at_each_request(ctx, gateway, monkeypatch)
     assert dispatch.dispatch_due_messages() == 40
     assert len(seen) == 40
-    for recipient, journals in seen:
+    for recipient, started in seen:
         # The row being sent is marked; at most one row per sender may have left
-        # without its outcome kept (the one being sent among them).
-        assert journals[recipient] == dispatch.LEAVING
-        assert sum(j == dispatch.LEAVING for j in journals.values()) <= 2
+        # without its outcome written (the one being sent among them).
+        assert started[recipient]
+        assert sum(started.values()) <= 2
     assert {message(i).state for i in ids} == {State.SENT}
-    assert {message(i).journal for i in ids} == {None}
 
 
-def journal_at_each_request(app, gateway, monkeypatch) -> list[tuple[str, dict]]:
-    """Records, as each send reaches the simulator, the journal of every ``sending`` row."""
+def started_at_each_request(app, gateway, monkeypatch) -> list[tuple[str, dict]]:
+    """Records, as each send reaches the simulator, which ``sending`` rows are marked."""
     seen = []
     answer = gateway.simulator._send_message
 
     def looking(params, now):
         with app.app_context():
-            rows = db.session.execute(db.select(Message.recipient, Message.journal).where(
-                Message.state == State.SENDING)).all()
+            rows = db.session.execute(db.select(
+                Message.recipient, Message.request_started_at.is_not(None))
+                .where(Message.state == State.SENDING)).all()
             db.session.remove()
         seen.append((params["recipient"], dict(rows)))
         return answer(params, now)
@@ -337,22 +331,20 @@ def test_a_row_recovered_by_another_dispatcher_is_not_sent(ctx, gateway):
     # Another process takes the row back (it judged us dead) before our request leaves.
     db.session.execute(db.update(Message).values(state=State.QUEUED, claimed_by=None))
     db.session.commit()
-    journal = dispatch.SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
+    journal = dispatch.SendJournal(rt.id, rt.db_writes, db.engine.dialect)
     with journal.connection(db.engine) as connection:
         assert journal.note(connection, None, claimed) is False
-    assert message(row).journal is None and gateway.simulator.requests == []
+    assert message(row).request_started_at is None and gateway.simulator.requests == []
 
 
-def test_a_journal_that_cannot_be_written_stops_the_send(ctx, gateway, monkeypatch):
+def test_a_request_that_cannot_be_marked_is_not_sent(ctx, gateway, monkeypatch):
     [row] = queue()
-    rt = dispatch.runtime(ctx)
-    rt.start()
-    monkeypatch.setattr(dispatch.SendJournal, "_statement",
-                        lambda self, answers, leaving: "UPDATE no_such_table SET x = 1")
+    monkeypatch.setitem(dispatch.SendJournal.SQL, "mark", "UPDATE no_such_table SET x = 1")
+    monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
     with pytest.raises(dispatch.JournalError):
         dispatch.dispatch_due_messages()
     assert gateway.simulator.requests == []
-    assert message(row).state == State.SENDING and message(row).journal is None
+    assert message(row).state == State.SENDING and message(row).request_started_at is None
     monkeypatch.undo()
     assert dispatch.dispatch_due_messages() == 1  # the next run puts it back and sends it
     assert message(row).state == State.SENT and len(gateway.simulator.requests) == 1
@@ -361,11 +353,12 @@ def test_a_journal_that_cannot_be_written_stops_the_send(ctx, gateway, monkeypat
 def test_recovery_leaves_a_row_that_moved_on_since_it_was_read(ctx):
     [row] = queue()
     owner = ghost()
-    left_sending(row, owner, None)
-    stale = db.session.execute(db.select(Message.id, Message.claimed_by, Message.journal)
+    left_sending(row, owner, started=False)
+    stale = db.session.execute(db.select(Message.id, Message.claimed_by,
+                                         Message.request_started_at)
                                .where(Message.id == row)).one()
-    left_sending(row, owner, dispatch.LEAVING)  # its request started meanwhile
-    assert dispatch._settle(stale, dispatch._recovery_outcome(stale.journal)) is False
+    left_sending(row, owner, started=True)  # its request started meanwhile
+    assert dispatch._settle(stale, dispatch.REQUEUED) is False
     assert message(row).state == State.SENDING
 
 
@@ -521,24 +514,17 @@ def test_a_claim_takes_no_more_than_its_limit(ctx):
     assert states.count(State.SENDING) == 5 and states.count(State.QUEUED) == 15
 
 
-def test_results_that_cannot_be_recorded_are_written_from_the_journal(ctx, gateway,
-                                                                       monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
+def test_an_answer_that_cannot_be_written_leaves_the_row_unknown_never_resent(
+        ctx, gateway, monkeypatch):
     [row] = queue()
-
-    def broken(dispatcher_id, done):
-        raise OperationalError("UPDATE", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(dispatch, "record_outcomes", broken)
+    monkeypatch.setitem(dispatch.SendJournal.SQL, "answer", "UPDATE no_such_table SET x = 1")
     monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
-    with pytest.raises(OperationalError):
+    with pytest.raises(dispatch.JournalError):
         dispatch.dispatch_due_messages()
-    assert message(row).state == State.SENDING
-    assert dispatch.Outcome.from_json(message(row).journal).values["state"] == State.SENT
+    assert message(row).state == State.SENDING and message(row).request_started_at
     monkeypatch.undo()
     assert dispatch.dispatch_due_messages() == 0
-    assert message(row).state == State.SENT and message(row).mes_id
+    assert message(row).state == State.UNKNOWN
     assert len(sends_to(gateway, "995599445448")) == 1
 
 

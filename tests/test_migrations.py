@@ -48,7 +48,8 @@ def test_rows_sending_before_the_journal_existed_count_as_maybe_sent(tmp_path, g
                     "CURRENT_TIMESTAMP, 0, false, 0, 0, CURRENT_TIMESTAMP)"), {"state": state})
         upgrade()
         with db.engine.connect() as connection:
-            journals = dict(connection.execute(text("SELECT state, journal FROM message")).all())
-        assert journals == {"sending": "", "queued": None}
+            started = dict(connection.execute(text(
+                "SELECT state, request_started_at IS NOT NULL FROM message")).all())
+        assert started == {"sending": True, "queued": False}
         downgrade(revision="base")
         db.engine.dispose()

@@ -119,10 +119,10 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
-    # While ``sending``: NULL until its request is about to leave, then "" (it may have
-    # left), then the outcome as JSON until the state is written. Crash recovery reads it:
-    # NULL goes back to the queue, "" becomes unknown, an outcome is applied.
-    journal: Mapped[str | None] = mapped_column(Text)
+    # Set (in the same commit as the previous answer) just before a request for it
+    # leaves; a claim clears it. After a crash a ``sending`` row without it goes back
+    # to the queue, one with it becomes unknown.
+    request_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     mes_id: Mapped[str | None] = mapped_column(String(32))
     credits: Mapped[int | None]

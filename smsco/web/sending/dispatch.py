@@ -6,33 +6,32 @@ is recorded truthfully. Only failures where no request can have reached the
 gateway (no connection, or 2907) are retried, with capped jittered backoff.
 A send that may have gone out becomes ``unknown`` and is never re-sent here.
 
-Crashes: just before a request leaves, its row's ``journal`` is marked, in
-the same short commit that keeps the outcome of the same sender's previous
-request. So after a kill -9 at most one row per sender (``SMSCO_CONCURRENCY``
-in all) may have left without its outcome on disk; recovery makes those
-``unknown``, applies kept outcomes, and puts rows whose request never
-started back in the queue. Row states are written in batches, as before.
+Crashes: each sender writes, in one short commit just before its next
+request leaves, the outcome of its previous request and the mark
+``request_started_at`` on the row about to be sent. So after a kill -9 at
+most one row per sender (``SMSCO_CONCURRENCY`` in all) may have left without
+its outcome on disk: recovery makes those ``unknown`` and puts the rows whose
+request never started back in the queue.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import DateTime, Select, bindparam, delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Select, delete, insert, select, update
 
 from smsco import (
     AmbiguousSend,
@@ -66,15 +65,9 @@ RETRY_CAP_SECONDS = 300
 # the default 30 s that is 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
 CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
 MAX_CHECK_DELAY = timedelta(hours=1)
-RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
-RECORD_BATCH = 64  # ... or sooner once this many wait
-RECORD_CHUNK = 32  # rows per transaction, so senders never wait long for the database
-# On SQLite the dispatch thread writes just after a sender's journal commit (see
-# SendPipeline.write_turn), waiting at most this long for one.
-WRITE_TURN_WAIT = 0.005
-RECORD_ATTEMPTS = 3
-# A message's journal once its request may have left (see Message.journal).
-LEAVING = ""
+WRITE_ATTEMPTS = 3  # a sender's write, tried again on a database error
+# On SQLite a claim waits at most this long for a moment when no sender writes.
+CLAIM_TURN_WAIT = 0.005
 
 
 class AlertKind:
@@ -98,30 +91,12 @@ class Claimed:
 
 @dataclass
 class Outcome:
-    """What to write for one claimed row; kept as JSON in its journal until written."""
+    """What to write for one claimed row."""
 
     values: dict
     event_state: str | None
     detail: str
     alert: tuple[str, str] | None = None
-
-    def to_json(self) -> str:
-        return json.dumps({"values": self.values, "event_state": self.event_state,
-                           "detail": self.detail, "alert": self.alert},
-                          default=datetime.isoformat)
-
-    @classmethod
-    def from_json(cls, text: str) -> Outcome:
-        data = json.loads(text)
-        values = {key: datetime.fromisoformat(value)
-                  if key in _DATETIME_COLUMNS and value is not None else value
-                  for key, value in data["values"].items()}
-        alert = tuple(data["alert"]) if data["alert"] else None
-        return cls(values, data["event_state"], data["detail"], alert)
-
-
-_DATETIME_COLUMNS = {column.name for column in Message.__table__.columns
-                     if isinstance(column.type, DateTime)}
 
 
 class RateLimiter:
@@ -251,7 +226,8 @@ def claim_due_messages(dispatcher_id: str, limit: int,
                        write_lock: AbstractContextManager | None = None) -> list[Claimed]:
     """Atomically move up to ``limit`` due rows from queued to sending; commit.
 
-    ``write_lock`` is held around the writes only (the choice of rows reads).
+    ``write_lock`` is held around the write only: choosing the rows and reading
+    them back are reads.
     """
     now = utcnow()
     # Single messages first, so a big campaign never starves them.
@@ -265,19 +241,18 @@ def claim_due_messages(dispatcher_id: str, limit: int,
     table = Message.__table__
     with write_lock or nullcontext():
         # The state condition makes the claim safe where nothing was locked (SQLite).
-        rows = db.session.execute(
-            update(table)
-            .where(table.c.id.in_(ids), table.c.state == State.QUEUED)
+        db.session.execute(
+            update(table).where(table.c.id.in_(ids), table.c.state == State.QUEUED)
             .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now,
-                    updated_at=now)
-            .returning(table.c.id, table.c.recipient, table.c.body, table.c.sender,
-                       table.c.gateway_schedule, table.c.attempts)).all()
-        if rows:
-            db.session.execute(insert(MessageEvent.__table__), [
-                {"message_id": row.id, "at": now, "state": State.SENDING,
-                 "detail": N_("Picked up for sending")} for row in rows])
+                    request_started_at=None, updated_at=now))
         db.session.commit()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    rows = db.session.execute(
+        select(table.c.id, table.c.recipient, table.c.body, table.c.sender,
+               table.c.gateway_schedule, table.c.attempts)
+        .where(table.c.id.in_(ids), table.c.state == State.SENDING,
+               table.c.claimed_by == dispatcher_id).order_by(table.c.id)).all()
+    db.session.commit()
+    return [Claimed(*row) for row in rows]
 
 
 # -- sending -----------------------------------------------------------------------
@@ -357,9 +332,9 @@ def _retry_outcome(message: Claimed, error: SmscoError, now: datetime) -> Outcom
 
 @dataclass
 class JournalNote:
-    """One sender's note: the outcome of its last request and the row it sends next."""
+    """One sender's write: the outcome of its last request and the row it sends next."""
 
-    answered: tuple[int, str] | None  # (id, outcome JSON)
+    answered: tuple[Claimed, Outcome] | None
     leaving: Claimed | None
     ours: bool = True  # False: the row to send is no longer this dispatcher's
     written: bool = False
@@ -367,29 +342,32 @@ class JournalNote:
 
 
 class JournalError(Exception):
-    """Another sender could not write the journal note of this one: do not send."""
+    """A sender's write failed: it must not send."""
+
+
+SENDING_DETAIL = N_("Sending to the gateway")
 
 
 class SendJournal:
-    """The one write on the send path, made just before each request leaves.
+    """The one write on the send path: one short commit just before each request leaves.
 
-    One statement, its own transaction, marks the row about to be sent (its
-    request may have left) and keeps the outcome of the same sender's previous
-    request as JSON. Only the unindexed ``journal`` column changes; the rows'
-    states are written in batches by ``record_outcomes``. A row is touched only
-    while it is still ``sending`` and claimed by this dispatcher.
-
-    Group commit: senders that arrive while a note is being written wait, and
-    the next of them writes all their notes in one statement. Plain driver SQL
-    in autocommit on a driver connection: this runs once per message, and both
-    SQLAlchemy's work per statement and each extra round trip to the driver
-    (each lets other threads take the interpreter) would cost more than SQLite's.
+    It writes the outcome of the sender's previous request (state and timeline
+    entry) and sets ``request_started_at`` on the row about to be sent (with its
+    timeline entry), touching rows only while they are still ``sending`` and
+    claimed by this dispatcher. Group commit: senders that arrive while another
+    writes wait, and the next of them writes for all. Plain driver SQL, built
+    once per shape: this runs for every message, and SQLAlchemy's own work per
+    statement would cost more than the database's.
     """
 
-    def __init__(self, dispatcher_id: str, write_lock, paramstyle: str):
-        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
+    def __init__(self, dispatcher_id: str, write_lock: AbstractContextManager, dialect):
         self.dispatcher_id, self.write_lock = dispatcher_id, write_lock
-        self._statements: dict[tuple[int, int], str] = {}
+        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+        self._to_db = {column.name: column.type.bind_processor(dialect)
+                       for column in Message.__table__.columns}
+        self._event_at = MessageEvent.__table__.c.at.type.bind_processor(dialect)
+        self._db_error = dialect.loaded_dbapi.Error
+        self._statements: dict[tuple, str] = {}
         self._waiting: list[JournalNote] = []
         self._waiting_lock = threading.Lock()
         self._writer = threading.Lock()
@@ -397,14 +375,17 @@ class SendJournal:
 
     @contextmanager
     def connection(self, engine) -> Iterator:
-        """A driver connection in autocommit, for ``note``."""
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            yield connection.connection.driver_connection
+        """A driver connection from the pool, for ``note``."""
+        pooled = engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            pooled.close()
 
-    def note(self, connection, answered: tuple[int, str] | None,
+    def note(self, connection, answered: tuple[Claimed, Outcome] | None,
              leaving: Claimed | None) -> bool:
-        """Keep ``answered`` (id, outcome JSON) and mark ``leaving``; returns once written
-        (on ``connection``, from ``connection()``, or on another waiting sender's).
+        """Write ``answered`` and mark ``leaving``; returns once committed (on
+        ``connection``, or on another waiting sender's).
 
         False when ``leaving`` is no longer this dispatcher's (another one recovered
         it): it must not be sent.
@@ -420,114 +401,118 @@ class SendJournal:
                     batch, self._waiting = self._waiting, []
                 self._write(connection, batch)
         if note.error is not None:
-            raise JournalError("The send journal could not be written") from note.error
+            raise JournalError("Could not write the results of sending") from note.error
         return note.ours
 
     def _write(self, connection, batch: list[JournalNote]) -> None:
-        answers = [n.answered for n in batch if n.answered is not None]
-        leaving = [n.leaving.id for n in batch if n.leaving is not None]
-        params = [value for answer in answers for value in answer]
-        params += [i for i, _ in answers] + leaving + [self.dispatcher_id]
-        params += [i for i, _ in answers]
-        cursor = connection.cursor()
         try:
-            with self.write_lock:
-                cursor.execute(self._statement(len(answers), len(leaving)), params)
-            self.committed.set()
-            marked = set(leaving)
-            if cursor.rowcount != len(answers) + len(leaving):
-                # Some row was not ours any more (or already written): which ones?
-                marked = self._marked(cursor, leaving)
+            marked = self._write_with_retry(connection, batch)
             for n in batch:
                 n.ours = n.leaving is None or n.leaving.id in marked
         except BaseException as error:
             for n in batch:  # nothing was written: no sender of the batch sends
                 n.error = error
         finally:
-            cursor.close()
             for n in batch:
                 n.written = True
 
-    def _marked(self, cursor, leaving: list[int]) -> set[int]:
-        if not leaving:
-            return set()
-        rows = ", ".join([self._mark] * len(leaving))
-        cursor.execute(f"SELECT id FROM message WHERE id IN ({rows}) "  # noqa: S608
-                       f"AND state = 'sending' AND claimed_by = {self._mark} AND journal = ''",
-                       [*leaving, self.dispatcher_id])
-        return {row[0] for row in cursor.fetchall()}
+    def _write_with_retry(self, connection, batch: list[JournalNote]) -> set[int]:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.write_lock:
+                    marked = self._write_once(connection, batch)
+                self.committed.set()
+                return marked
+            except self._db_error:
+                with suppress(Exception):
+                    connection.rollback()
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("Could not write the results of sending; trying again")
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
 
-    def _statement(self, answers: int, leaving: int) -> str:
-        """UPDATE setting each answered row's outcome and '' on each leaving row (only
-        if still unmarked). Only placeholders vary. No RETURNING: each step of a
-        statement lets other threads take the interpreter, and one is enough."""
-        key = (answers, leaving)
+    def _write_once(self, connection, batch: list[JournalNote]) -> set[int]:
+        """One transaction; returns the ids of the leaving rows marked."""
+        now = utcnow()
+        cursor = connection.cursor()
+        try:
+            events = []
+            for statement, rows in self._answer_updates(batch, now):
+                cursor.executemany(statement, rows)
+            for n in batch:
+                if n.answered is not None:
+                    message, outcome = n.answered
+                    events.append((message.id, outcome.event_state, outcome.detail[:300]))
+            marked = self._mark_leaving(cursor, [n.leaving.id for n in batch if n.leaving], now)
+            events += [(message_id, State.SENDING, SENDING_DETAIL) for message_id in marked]
+            if events:
+                at = self._event_at(now) if self._event_at else now
+                cursor.execute(self._statement("events", len(events)),
+                               [value for event in events for value in (event[0], at, *event[1:])])
+            connection.commit()
+            return marked
+        finally:
+            cursor.close()
+
+    def _answer_updates(self, batch: list[JournalNote], now: datetime) -> list[tuple[str, list]]:
+        """One UPDATE per set of columns to change, with its rows' parameters."""
+        groups: dict[tuple[str, ...], list[list]] = {}
+        for n in batch:
+            if n.answered is None:
+                continue
+            message, outcome = n.answered
+            columns = tuple(sorted(outcome.values))
+            groups.setdefault(columns, []).append(
+                [self._db(column, outcome.values[column]) for column in columns]
+                + [self._db("updated_at", now), message.id, self.dispatcher_id])
+        return [(self._statement("answer", columns), rows) for columns, rows in groups.items()]
+
+    def _mark_leaving(self, cursor, leaving: list[int], now: datetime) -> list[int]:
+        if not leaving:
+            return []
+        cursor.execute(self._statement("mark", len(leaving)),
+                       [self._db("request_started_at", now), *leaving, self.dispatcher_id])
+        if cursor.rowcount == len(leaving):
+            return leaving
+        # Some row was no longer ours: which ones are marked?
+        cursor.execute(self._statement("marked", len(leaving)), [*leaving, self.dispatcher_id])
+        return [row[0] for row in cursor.fetchall()]
+
+    def _db(self, column: str, value):
+        processor = self._to_db[column]
+        return processor(value) if processor is not None else value
+
+    # {p} is the driver's placeholder; the other fields get placeholders and our own
+    # column names, never values.
+    SQL: ClassVar[dict[str, str]] = {
+        "answer": "UPDATE message SET {columns}, claimed_by = NULL, updated_at = {p} "
+                  "WHERE id = {p} AND state = 'sending' AND claimed_by = {p}",
+        "mark": "UPDATE message SET request_started_at = {p} WHERE id IN ({ids}) "
+                "AND state = 'sending' AND claimed_by = {p} AND request_started_at IS NULL",
+        "marked": "SELECT id FROM message WHERE id IN ({ids}) AND state = 'sending' "
+                  "AND claimed_by = {p} AND request_started_at IS NOT NULL",
+        "events": "INSERT INTO message_event (message_id, at, state, detail) VALUES {rows}",
+    }
+
+    def _statement(self, kind: str, shape) -> str:
+        """The driver SQL of one kind and shape (columns set, or how many rows), built once."""
+        key = (kind, shape)
         if key not in self._statements:
-            mark = self._mark
-            value, unmarked = "''", "journal IS NULL"
-            if answers:
-                cases = " ".join([f"WHEN {mark} THEN {mark}"] * answers)
-                value = f"CASE id {cases} ELSE '' END"
-                unmarked = f"(journal IS NULL OR id IN ({', '.join([mark] * answers)}))"
-            rows = ", ".join([mark] * (answers + leaving))
-            self._statements[key] = (
-                f"UPDATE message SET journal = {value} WHERE id IN ({rows}) "  # noqa: S608
-                f"AND state = 'sending' AND claimed_by = {mark} AND {unmarked}")
+            p = self._mark
+            if kind == "answer":
+                parts = {"columns": ", ".join(f"{column} = {p}" for column in shape)}
+            elif kind == "events":
+                parts = {"rows": ", ".join([f"({p}, {p}, {p}, {p})"] * shape)}
+            else:
+                parts = {"ids": ", ".join([p] * shape)}
+            self._statements[key] = self.SQL[kind].format(p=p, **parts)
         return self._statements[key]
 
 
 def applied_values(outcome: Outcome, now: datetime) -> dict:
     """The columns a row gets when ``outcome`` is written and its claim ends."""
-    return {"claimed_by": None, "journal": None, "updated_at": now, **outcome.values}
-
-
-def record_outcomes(dispatcher_id: str, done: Iterable[tuple[Claimed, Outcome]]) -> None:
-    """Write a group of outcomes (states and timeline) in one transaction."""
-    now = utcnow()
-    groups: dict[frozenset[str], list[dict]] = {}
-    events = []
-    for message, outcome in done:
-        row = {"id": message.id, **applied_values(outcome, now)}
-        groups.setdefault(frozenset(row), []).append(row)
-        events.append({"message_id": message.id, "at": now, "state": outcome.event_state,
-                       "detail": outcome.detail[:300]})
-        if outcome.alert:
-            raise_alert(*outcome.alert)
-    # Rows with the same columns to set go in one Core executemany (the ORM's
-    # bulk path costs more than the gateway's answer).
-    table = Message.__table__
-    for rows in groups.values():
-        columns = {key: bindparam(f"v_{key}") for key in rows[0] if key != "id"}
-        statement = update(table).where(
-            table.c.id == bindparam("v_id"), table.c.state == State.SENDING,
-            table.c.claimed_by == dispatcher_id).values(columns)
-        db.session.execute(statement,
-                           [{f"v_{key}": value for key, value in row.items()} for row in rows])
-    db.session.execute(insert(MessageEvent.__table__), events)
-    db.session.commit()
-
-
-def record_with_retry(dispatcher_id: str, done: list[tuple[Claimed, Outcome]],
-                      write_turn: Callable[[], AbstractContextManager]) -> None:
-    """Record outcomes, RECORD_CHUNK rows per transaction (each in a ``write_turn``),
-    trying again on a database error (a busy SQLite, a dropped link).
-
-    If it still fails the rows stay ``sending`` with their outcomes in the
-    journal, and the next run writes them.
-    """
-    for start in range(0, len(done), RECORD_CHUNK):
-        chunk = done[start:start + RECORD_CHUNK]
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                with write_turn():
-                    record_outcomes(dispatcher_id, chunk)
-                break
-            except SQLAlchemyError:
-                db.session.rollback()
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                log.warning("Could not record %s send result(s); trying again", len(chunk))
-                time.sleep(0.5 * attempt)
+    return {"claimed_by": None, "updated_at": now, **outcome.values}
 
 
 # -- the pipeline ------------------------------------------------------------------
@@ -563,25 +548,22 @@ class Feed:
             return self._rows.popleft() if self._rows else None
 
 
-SENDER_DONE = None  # what a sender thread puts on the answer queue when it ends
-
-
 class SendPipeline:
-    """One dispatch run: this thread claims rows into a feed and records outcomes in
-    batches; up to ``concurrency`` sender threads journal and send one row at a time."""
+    """One dispatch run: this thread claims rows into a feed as it runs low; up to
+    ``concurrency`` sender threads send them one at a time, each writing its previous
+    answer and marking its next row in one commit before the request leaves."""
 
     def __init__(self, app: Flask, rt: DispatcherRuntime, client: Client,
                  max_messages: int | None):
         self.app, self.rt, self.client, self.max_messages = app, rt, client, max_messages
         self.feed = Feed()
-        self.journal = SendJournal(rt.id, rt.db_writes, db.engine.dialect.paramstyle)
-        self.answers: queue.SimpleQueue = queue.SimpleQueue()
+        self.journal = SendJournal(rt.id, rt.db_writes, db.engine.dialect)
+        self.alerts: queue.SimpleQueue = queue.SimpleQueue()
         self.wake = threading.Event()  # senders wake this thread only when there is work
         self.senders: list[Future] = []
-        self.finished_senders = 0
-        self.done: list[tuple[Claimed, Outcome]] = []
+        self.finished = 0
+        self._finished_lock = threading.Lock()
         self.handled, self.exhausted = 0, False
-        self.last_write = time.monotonic()
         # Claim little at a time under a rate cap, so rows are not "sending" for long.
         self.claim_size = max(32, rt.concurrency * 16)
         if rt.limiter.interval:
@@ -591,18 +573,17 @@ class SendPipeline:
     def run(self) -> int:
         try:
             self.top_up()
-            while self.finished_senders < len(self.senders):
-                self.collect()
+            while self.finished < len(self.senders):
+                self.wake.wait(1.0)
+                self.wake.clear()
+                self.raise_alerts()
                 self.top_up()
         finally:
-            # After an error, rows not yet sent stay claimed with an empty journal:
-            # the next run puts them back in the queue.
+            # After an error, rows not yet sent stay claimed without a started
+            # request: the next run puts them back in the queue.
             self.feed.close(drop=True)
             wait(self.senders)
-            while not self.answers.empty():
-                self._take_answer(self.answers.get())
-            if self.done:
-                record_with_retry(self.rt.id, self.done, self.write_turn)
+            self.raise_alerts()
         for sender in self.senders:
             sender.result()  # a sender's error, raised here
         return self.handled
@@ -616,7 +597,7 @@ class SendPipeline:
             size = min(size, self.max_messages - self.handled)
         batch = []
         if size > 0 and not dispatch_paused():
-            batch = claim_due_messages(self.rt.id, size, self.write_turn())
+            batch = claim_due_messages(self.rt.id, size, self.claim_turn())
         if not batch:
             self.exhausted = True
             self.feed.close()
@@ -626,52 +607,41 @@ class SendPipeline:
         while len(self.senders) < min(self.rt.concurrency, self.handled):
             self.senders.append(self.rt.senders.submit(self.send_from_feed))
 
-    def collect(self) -> None:
-        """Take answers; record them in batches, or at once when no more rows will come."""
-        self.wake.wait(RECORD_EVERY)
-        self.wake.clear()
-        with suppress(queue.Empty):
-            while True:
-                self._take_answer(self.answers.get_nowait())
-        due = (len(self.done) >= RECORD_BATCH or self.exhausted
-               or time.monotonic() - self.last_write >= RECORD_EVERY)
-        if self.done and due:
-            record_with_retry(self.rt.id, self.done, self.write_turn)
-            self.done, self.last_write = [], time.monotonic()
-
     @contextmanager
-    def write_turn(self) -> Iterator[None]:
-        """Hold the database for a write of this thread.
-
-        On SQLite a sender waits for the database while this thread writes, so
-        the write starts just after a sender's journal commit, while the senders
-        wait for the gateway.
-        """
-        if self.rt.sqlite:
+    def claim_turn(self) -> Iterator[None]:
+        """Hold the database for a claim. On SQLite senders wait while it writes, so it
+        starts just after a sender's commit, while the senders wait for the gateway."""
+        if self.rt.sqlite and self.senders:
             self.journal.committed.clear()
-            self.journal.committed.wait(WRITE_TURN_WAIT)
+            self.journal.committed.wait(CLAIM_TURN_WAIT)
         with self.rt.db_writes:
             yield
 
-    def _take_answer(self, answer: tuple[Claimed, Outcome] | None) -> None:
-        if answer is SENDER_DONE:
-            self.finished_senders += 1
-        else:
-            self.done.append(answer)
+    def raise_alerts(self) -> None:
+        """Pause dispatch for the conditions the gateway reported (credit, account)."""
+        if self.alerts.empty():
+            return
+        with self.rt.db_writes:
+            while not self.alerts.empty():
+                raise_alert(*self.alerts.get())
+            db.session.commit()
 
     def send_from_feed(self) -> None:
-        """A sender thread: journal, send, answer; one row at a time until the feed ends."""
+        """A sender thread: one row at a time until the feed ends."""
         try:
             with self.app.app_context(), self.journal.connection(db.engine) as connection:
                 self._send_rows(connection)
         finally:
-            self.answers.put(SENDER_DONE)
+            with self._finished_lock:
+                self.finished += 1
             self.wake.set()
 
     def _send_rows(self, connection) -> None:
         answered = None
         while True:
             message = self.feed.take()
+            if not self.exhausted and len(self.feed) <= self.low_water:
+                self.wake.set()
             if message is not None:
                 self.rt.limiter.wait()
             ours = self.journal.note(connection, answered, message)
@@ -683,11 +653,10 @@ class SendPipeline:
                             "sent; not sending it", message.id)
                 continue
             outcome = outcome_for(message, send_one(self.client, message), utcnow())
-            self.answers.put((message, outcome))
-            if (self.exhausted or len(self.feed) <= self.low_water
-                    or self.answers.qsize() >= RECORD_BATCH):
+            if outcome.alert:
+                self.alerts.put(outcome.alert)
                 self.wake.set()
-            answered = (message.id, outcome.to_json())
+            answered = (message, outcome)
 
 
 def dispatch_due_messages(max_messages: int | None = None) -> int:
@@ -714,10 +683,9 @@ class Recovered:
 
     requeued: int = 0  # their request had not started: they go out again
     unknown: int = 0  # their request may have left: never re-sent automatically
-    answered: int = 0  # their outcome was in the journal: written now
 
     def __bool__(self) -> bool:
-        return bool(self.requeued or self.unknown or self.answered)
+        return bool(self.requeued or self.unknown)
 
 
 REQUEUED_DETAIL = N_("Sending stopped before this message's request left, so nothing was "
@@ -726,44 +694,40 @@ INTERRUPTED_TEXT = N_("Interrupted while sending; it may have been sent")
 INTERRUPTED_DETAIL = N_("Interrupted while this message was being sent (the dashboard stopped "
                         "or could not record the answer); it may have been sent. It will not "
                         "be re-sent automatically.")
+REQUEUED = Outcome({"state": State.QUEUED}, State.QUEUED, REQUEUED_DETAIL)
+INTERRUPTED = Outcome({"state": State.UNKNOWN, "error_code": None,
+                       "error_text": INTERRUPTED_TEXT}, State.UNKNOWN, INTERRUPTED_DETAIL)
 
 
 def recover_interrupted_sends(include_own: bool = False) -> Recovered:
     """Settle the rows left ``sending`` by dispatchers that are gone (commits).
 
-    By each row's journal: no request started → back to ``queued``; a request
-    may have left → ``unknown``; an outcome kept → written. ``include_own``
-    also takes this dispatcher's own rows: right for a caller that knows none
-    is in flight (a dispatch run, under its lock), e.g. after an earlier run
-    could not record its answers.
+    A row whose request had not started goes back to ``queued``; one whose
+    request may have left becomes ``unknown``. ``include_own`` also takes this
+    dispatcher's own rows: right for a caller that knows none is in flight (a
+    dispatch run, under its lock), e.g. after an earlier run could not write.
     """
     rt = runtime()
     dead = rt.judge.dead(db.session.scalars(select(Dispatcher)).all())
     owners = dead + ([rt.id] if include_own else [])
-    stranded = db.session.execute(select(Message.id, Message.claimed_by, Message.journal).where(
-        Message.state == State.SENDING,
-        Message.claimed_by.in_(owners) | Message.claimed_by.is_(None)
-        | Message.claimed_by.not_in(select(Dispatcher.id)))).all()
+    stranded = db.session.execute(
+        select(Message.id, Message.claimed_by, Message.request_started_at).where(
+            Message.state == State.SENDING,
+            Message.claimed_by.in_(owners) | Message.claimed_by.is_(None)
+            | Message.claimed_by.not_in(select(Dispatcher.id)))).all()
     recovered = Recovered()
     with rt.db_writes:
         for row in stranded:
-            if _settle(row, _recovery_outcome(row.journal)):
-                kind = ("requeued" if row.journal is None else
-                        "unknown" if row.journal == LEAVING else "answered")
-                setattr(recovered, kind, getattr(recovered, kind) + 1)
+            started = row.request_started_at is not None
+            if _settle(row, INTERRUPTED if started else REQUEUED):
+                if started:
+                    recovered.unknown += 1
+                else:
+                    recovered.requeued += 1
         if dead:
             db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(dead)))
         db.session.commit()
     return recovered
-
-
-def _recovery_outcome(journal: str | None) -> Outcome:
-    if journal is None:
-        return Outcome({"state": State.QUEUED}, State.QUEUED, REQUEUED_DETAIL)
-    if journal == LEAVING:
-        return Outcome({"state": State.UNKNOWN, "error_code": None,
-                        "error_text": INTERRUPTED_TEXT}, State.UNKNOWN, INTERRUPTED_DETAIL)
-    return Outcome.from_json(journal)
 
 
 def _settle(row, outcome: Outcome) -> bool:
@@ -771,15 +735,14 @@ def _settle(row, outcome: Outcome) -> bool:
     was alive after all and went on); True when written."""
     now = utcnow()
     changed = db.session.execute(
-        update(Message).where(Message.id == row.id, Message.state == State.SENDING,
-                              Message.claimed_by.is_not_distinct_from(row.claimed_by),
-                              Message.journal.is_not_distinct_from(row.journal))
+        update(Message).where(
+            Message.id == row.id, Message.state == State.SENDING,
+            Message.claimed_by.is_not_distinct_from(row.claimed_by),
+            Message.request_started_at.is_not_distinct_from(row.request_started_at))
         .values(applied_values(outcome, now)).execution_options(synchronize_session=False))
     if not changed.rowcount:
         return False
     db.session.execute(insert(MessageEvent.__table__), [
         {"message_id": row.id, "at": now, "state": outcome.event_state,
          "detail": outcome.detail[:300]}])
-    if outcome.alert:
-        raise_alert(*outcome.alert)
     return True

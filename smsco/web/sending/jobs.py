@@ -221,8 +221,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         recovered = recover_interrupted_sends()
         if recovered:
             log.warning("Sends interrupted by a stopped dispatcher: %s back in the queue, "
-                        "%s unknown, %s answers written", recovered.requeued, recovered.unknown,
-                        recovered.answered)
+                        "%s unknown", recovered.requeued, recovered.unknown)
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     config = app.config

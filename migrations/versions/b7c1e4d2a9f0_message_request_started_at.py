@@ -1,4 +1,4 @@
-"""message.journal: whether a sending row's request may have left, and its answer
+"""message.request_started_at: whether a sending row's request may have left
 
 Revision ID: b7c1e4d2a9f0
 Revises: 5ef0c9214743
@@ -18,12 +18,12 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('journal', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('request_started_at', sa.DateTime(), nullable=True))
     # Rows a dispatcher of the previous version left sending may have been sent:
     # recovery must make them unknown, not send them again.
-    op.execute("UPDATE message SET journal = '' WHERE state = 'sending'")
+    op.execute("UPDATE message SET request_started_at = updated_at WHERE state = 'sending'")
 
 
 def downgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.drop_column('journal')
+        batch_op.drop_column('request_started_at')
