@@ -123,12 +123,14 @@ def states(app) -> dict[str, str]:
 
 
 def left_sending(app) -> tuple[int, int]:
-    """Rows a dead worker left ``sending``: (request never started, may have left)."""
+    """Rows a dead worker left ``sending``: (request never started, may have left without
+    its outcome kept)."""
     with app.app_context():
-        started = db.session.scalars(select(Message.request_started_at.is_not(None)).where(
+        rows = db.session.execute(select(Message.request_started_at, Message.journal).where(
             Message.state == State.SENDING)).all()
         db.session.remove()
-    return started.count(False), started.count(True)
+    return (sum(started is None for started, _ in rows),
+            sum(started is not None and kept is None for started, kept in rows))
 
 
 def all_settled(app) -> bool:

@@ -216,10 +216,11 @@ def dead_pid() -> int:
     return child.pid
 
 
-def left_sending(message_id, owner, started: bool):
+def left_sending(message_id, owner, started: bool, kept: dispatch.Outcome | None = None):
     current = message(message_id)
     current.state, current.claimed_by = State.SENDING, owner
     current.request_started_at = utcnow() if started else None
+    current.journal = kept.to_json() if kept else None
     db.session.commit()
 
 
@@ -232,13 +233,21 @@ def ghost(hostname=HOST, pid=None, heartbeat_at=None) -> str:
     return ghost_id
 
 
-def test_a_dead_dispatchers_rows_go_back_to_the_queue_unless_their_request_started(
+def test_a_dead_dispatchers_rows_are_settled_by_what_is_known_of_their_request(
         ctx, gateway):
-    never_left, may_have_left = queue(["995599000001", "995599000002"])
+    never_left, may_have_left, answered = queue(["995599000001", "995599000002",
+                                                 "995599000003"])
     owner = ghost()
+    accepted = dispatch.Outcome({"state": State.SENT, "mes_id": "777", "credits": 5,
+                                 "sent_at": utcnow(), "next_check_at": utcnow()},
+                                State.SENT, "Accepted by the gateway (mes_id 777, 5 tetri)")
     left_sending(never_left, owner, started=False)
     left_sending(may_have_left, owner, started=True)
-    assert dispatch.recover_interrupted_sends() == dispatch.Recovered(requeued=1, unknown=1)
+    left_sending(answered, owner, started=True, kept=accepted)
+    assert dispatch.recover_interrupted_sends() == dispatch.Recovered(
+        requeued=1, unknown=1, answered=1)
+    assert (message(answered).state, message(answered).mes_id) == (State.SENT, "777")
+    assert message(answered).journal is None
     assert message(never_left).state == State.QUEUED
     assert message(never_left).events[-1].detail == dispatch.REQUEUED_DETAIL
     assert message(may_have_left).state == State.UNKNOWN
@@ -306,15 +315,16 @@ def test_a_row_is_marked_just_before_its_request_leaves(ctx, gateway, monkeypatc
 
 
 def started_at_each_request(app, gateway, monkeypatch) -> list[tuple[str, dict]]:
-    """Records, as each send reaches the simulator, which ``sending`` rows are marked."""
+    """Records, as each send reaches the simulator, which ``sending`` rows may have left
+    without their outcome kept."""
     seen = []
     answer = gateway.simulator._send_message
 
     def looking(params, now):
         with app.app_context():
-            rows = db.session.execute(db.select(
-                Message.recipient, Message.request_started_at.is_not(None))
-                .where(Message.state == State.SENDING)).all()
+            in_doubt = Message.request_started_at.is_not(None) & Message.journal.is_(None)
+            rows = db.session.execute(db.select(Message.recipient, in_doubt)
+                                      .where(Message.state == State.SENDING)).all()
             db.session.remove()
         seen.append((params["recipient"], dict(rows)))
         return answer(params, now)
@@ -355,7 +365,7 @@ def test_recovery_leaves_a_row_that_moved_on_since_it_was_read(ctx):
     owner = ghost()
     left_sending(row, owner, started=False)
     stale = db.session.execute(db.select(Message.id, Message.claimed_by,
-                                         Message.request_started_at)
+                                         Message.request_started_at, Message.journal)
                                .where(Message.id == row)).one()
     left_sending(row, owner, started=True)  # its request started meanwhile
     assert dispatch._settle(stale, dispatch.REQUEUED) is False

@@ -16,6 +16,7 @@ request never started back in the queue.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -31,7 +32,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import DateTime, Select, delete, insert, select, update
 
 from smsco import (
     AmbiguousSend,
@@ -66,6 +67,10 @@ RETRY_CAP_SECONDS = 300
 CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
 MAX_CHECK_DELAY = timedelta(hours=1)
 WRITE_ATTEMPTS = 3  # a sender's write, tried again on a database error
+# Rows' states and timelines are written every WRITE_EVERY seconds, or once
+# WRITE_BATCH timeline entries wait (until then outcomes are kept in the journal).
+WRITE_EVERY = 0.25
+WRITE_BATCH = 128
 # On SQLite a claim waits at most this long for a moment when no sender writes.
 CLAIM_TURN_WAIT = 0.005
 
@@ -91,12 +96,30 @@ class Claimed:
 
 @dataclass
 class Outcome:
-    """What to write for one claimed row."""
+    """What to write for one claimed row; kept as JSON in its journal until written."""
 
     values: dict
     event_state: str | None
     detail: str
     alert: tuple[str, str] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"values": self.values, "event_state": self.event_state,
+                           "detail": self.detail, "alert": self.alert},
+                          default=datetime.isoformat)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        data = json.loads(text)
+        values = {key: datetime.fromisoformat(value)
+                  if key in _DATETIME_COLUMNS and value is not None else value
+                  for key, value in data["values"].items()}
+        alert = tuple(data["alert"]) if data["alert"] else None
+        return cls(values, data["event_state"], data["detail"], alert)
+
+
+_DATETIME_COLUMNS = {column.name for column in Message.__table__.columns
+                     if isinstance(column.type, DateTime)}
 
 
 class RateLimiter:
@@ -244,7 +267,7 @@ def claim_due_messages(dispatcher_id: str, limit: int,
         db.session.execute(
             update(table).where(table.c.id.in_(ids), table.c.state == State.QUEUED)
             .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now,
-                    request_started_at=None, updated_at=now))
+                    request_started_at=None, journal=None, updated_at=now))
         db.session.commit()
     rows = db.session.execute(
         select(table.c.id, table.c.recipient, table.c.body, table.c.sender,
@@ -351,13 +374,15 @@ SENDING_DETAIL = N_("Sending to the gateway")
 class SendJournal:
     """The one write on the send path: one short commit just before each request leaves.
 
-    It writes the outcome of the sender's previous request (state and timeline
-    entry) and sets ``request_started_at`` on the row about to be sent (with its
-    timeline entry), touching rows only while they are still ``sending`` and
-    claimed by this dispatcher. Group commit: senders that arrive while another
-    writes wait, and the next of them writes for all. Plain driver SQL, built
-    once per shape: this runs for every message, and SQLAlchemy's own work per
-    statement would cost more than the database's.
+    It keeps the outcome of the sender's previous request as JSON in its row's
+    ``journal`` and sets ``request_started_at`` on the row about to be sent,
+    touching only unindexed columns of rows still ``sending`` and claimed by
+    this dispatcher, so it stays cheap. The rows' states and timeline entries,
+    which touch many indexes, are written in batches by the same commits every
+    WRITE_EVERY seconds. Group commit: senders that arrive while another writes
+    wait, and the next of them writes for all. Plain driver SQL built once per
+    shape: this runs for every message, and SQLAlchemy's own work per statement
+    would cost more than the database's.
     """
 
     def __init__(self, dispatcher_id: str, write_lock: AbstractContextManager, dialect):
@@ -371,6 +396,9 @@ class SendJournal:
         self._waiting: list[JournalNote] = []
         self._waiting_lock = threading.Lock()
         self._writer = threading.Lock()
+        # Kept in journals, not yet written to rows (touched by the writer only).
+        self._answers: list[tuple[int, Outcome]] = []
+        self._events: list[tuple[int, datetime, str | None, str]] = []
         self.committed = threading.Event()  # set after each commit
 
     @contextmanager
@@ -406,7 +434,7 @@ class SendJournal:
 
     def _write(self, connection, batch: list[JournalNote]) -> None:
         try:
-            marked = self._write_with_retry(connection, batch)
+            marked = set(self._write_with_retry(connection, batch))
             for n in batch:
                 n.ours = n.leaving is None or n.leaving.id in marked
         except BaseException as error:
@@ -416,7 +444,7 @@ class SendJournal:
             for n in batch:
                 n.written = True
 
-    def _write_with_retry(self, connection, batch: list[JournalNote]) -> set[int]:
+    def _write_with_retry(self, connection, batch: list[JournalNote]) -> list[int]:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 with self.write_lock:
@@ -432,41 +460,50 @@ class SendJournal:
                 time.sleep(0.2 * attempt)
         raise AssertionError("unreachable")
 
-    def _write_once(self, connection, batch: list[JournalNote]) -> set[int]:
+    def _write_once(self, connection, batch: list[JournalNote]) -> list[int]:
         """One transaction; returns the ids of the leaving rows marked."""
         now = utcnow()
+        answered = [n.answered for n in batch if n.answered is not None]
         cursor = connection.cursor()
         try:
-            events = []
-            for statement, rows in self._answer_updates(batch, now):
-                cursor.executemany(statement, rows)
-            for n in batch:
-                if n.answered is not None:
-                    message, outcome = n.answered
-                    events.append((message.id, outcome.event_state, outcome.detail[:300]))
+            if answered:
+                cursor.execute(self._statement("keep", len(answered)),
+                               [value for message, outcome in answered
+                                for value in (message.id, outcome.to_json())]
+                               + [message.id for message, _ in answered] + [self.dispatcher_id])
             marked = self._mark_leaving(cursor, [n.leaving.id for n in batch if n.leaving], now)
-            events += [(message_id, State.SENDING, SENDING_DETAIL) for message_id in marked]
-            if events:
-                at = self._event_at(now) if self._event_at else now
-                cursor.execute(self._statement("events", len(events)),
-                               [value for event in events for value in (event[0], at, *event[1:])])
+            answers = self._answers + [(message.id, outcome) for message, outcome in answered]
+            events = self._events + [(message.id, now, outcome.event_state, outcome.detail[:300])
+                                     for message, outcome in answered]
+            events += [(message_id, now, State.SENDING, SENDING_DETAIL) for message_id in marked]
+            finishing = any(n.leaving is None for n in batch)
+            if events and (finishing or len(events) >= WRITE_BATCH
+                           or (now - events[0][1]).total_seconds() >= WRITE_EVERY):
+                self._write_rows(cursor, answers, events, now)
+                answers, events = [], []
             connection.commit()
+            self._answers, self._events = answers, events
             return marked
         finally:
             cursor.close()
 
-    def _answer_updates(self, batch: list[JournalNote], now: datetime) -> list[tuple[str, list]]:
-        """One UPDATE per set of columns to change, with its rows' parameters."""
+    def _write_rows(self, cursor, answers: list[tuple[int, Outcome]], events: list,
+                    now: datetime) -> None:
+        """Write kept outcomes to their rows (one UPDATE per set of columns) and the
+        waiting timeline entries."""
         groups: dict[tuple[str, ...], list[list]] = {}
-        for n in batch:
-            if n.answered is None:
-                continue
-            message, outcome = n.answered
+        for message_id, outcome in answers:
             columns = tuple(sorted(outcome.values))
             groups.setdefault(columns, []).append(
                 [self._db(column, outcome.values[column]) for column in columns]
-                + [self._db("updated_at", now), message.id, self.dispatcher_id])
-        return [(self._statement("answer", columns), rows) for columns, rows in groups.items()]
+                + [self._db("updated_at", now), message_id, self.dispatcher_id])
+        for columns, rows in groups.items():
+            cursor.executemany(self._statement("answer", columns), rows)
+        if events:
+            cursor.execute(self._statement("events", len(events)), [
+                value for message_id, at, state, detail in events
+                for value in (message_id, self._event_at(at) if self._event_at else at, state,
+                              detail)])
 
     def _mark_leaving(self, cursor, leaving: list[int], now: datetime) -> list[int]:
         if not leaving:
@@ -486,8 +523,10 @@ class SendJournal:
     # {p} is the driver's placeholder; the other fields get placeholders and our own
     # column names, never values.
     SQL: ClassVar[dict[str, str]] = {
-        "answer": "UPDATE message SET {columns}, claimed_by = NULL, updated_at = {p} "
-                  "WHERE id = {p} AND state = 'sending' AND claimed_by = {p}",
+        "keep": "UPDATE message SET journal = CASE id {cases} END WHERE id IN ({ids}) "
+                "AND state = 'sending' AND claimed_by = {p}",
+        "answer": "UPDATE message SET {columns}, claimed_by = NULL, journal = NULL, "
+                  "updated_at = {p} WHERE id = {p} AND state = 'sending' AND claimed_by = {p}",
         "mark": "UPDATE message SET request_started_at = {p} WHERE id IN ({ids}) "
                 "AND state = 'sending' AND claimed_by = {p} AND request_started_at IS NULL",
         "marked": "SELECT id FROM message WHERE id IN ({ids}) AND state = 'sending' "
@@ -502,6 +541,9 @@ class SendJournal:
             p = self._mark
             if kind == "answer":
                 parts = {"columns": ", ".join(f"{column} = {p}" for column in shape)}
+            elif kind == "keep":
+                parts = {"cases": " ".join([f"WHEN {p} THEN {p}"] * shape),
+                         "ids": ", ".join([p] * shape)}
             elif kind == "events":
                 parts = {"rows": ", ".join([f"({p}, {p}, {p}, {p})"] * shape)}
             else:
@@ -512,7 +554,7 @@ class SendJournal:
 
 def applied_values(outcome: Outcome, now: datetime) -> dict:
     """The columns a row gets when ``outcome`` is written and its claim ends."""
-    return {"claimed_by": None, "updated_at": now, **outcome.values}
+    return {"claimed_by": None, "journal": None, "updated_at": now, **outcome.values}
 
 
 # -- the pipeline ------------------------------------------------------------------
@@ -683,9 +725,10 @@ class Recovered:
 
     requeued: int = 0  # their request had not started: they go out again
     unknown: int = 0  # their request may have left: never re-sent automatically
+    answered: int = 0  # their outcome was kept in the journal: written now
 
     def __bool__(self) -> bool:
-        return bool(self.requeued or self.unknown)
+        return bool(self.requeued or self.unknown or self.answered)
 
 
 REQUEUED_DETAIL = N_("Sending stopped before this message's request left, so nothing was "
@@ -703,7 +746,8 @@ def recover_interrupted_sends(include_own: bool = False) -> Recovered:
     """Settle the rows left ``sending`` by dispatchers that are gone (commits).
 
     A row whose request had not started goes back to ``queued``; one whose
-    request may have left becomes ``unknown``. ``include_own`` also takes this
+    outcome was kept in the journal gets it; one whose request may have left
+    without an outcome becomes ``unknown``. ``include_own`` also takes this
     dispatcher's own rows: right for a caller that knows none is in flight (a
     dispatch run, under its lock), e.g. after an earlier run could not write.
     """
@@ -711,23 +755,29 @@ def recover_interrupted_sends(include_own: bool = False) -> Recovered:
     dead = rt.judge.dead(db.session.scalars(select(Dispatcher)).all())
     owners = dead + ([rt.id] if include_own else [])
     stranded = db.session.execute(
-        select(Message.id, Message.claimed_by, Message.request_started_at).where(
+        select(Message.id, Message.claimed_by, Message.request_started_at, Message.journal)
+        .where(
             Message.state == State.SENDING,
             Message.claimed_by.in_(owners) | Message.claimed_by.is_(None)
             | Message.claimed_by.not_in(select(Dispatcher.id)))).all()
     recovered = Recovered()
     with rt.db_writes:
         for row in stranded:
-            started = row.request_started_at is not None
-            if _settle(row, INTERRUPTED if started else REQUEUED):
-                if started:
-                    recovered.unknown += 1
-                else:
-                    recovered.requeued += 1
+            kind, outcome = _recovery_outcome(row)
+            if _settle(row, outcome):
+                setattr(recovered, kind, getattr(recovered, kind) + 1)
         if dead:
             db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(dead)))
         db.session.commit()
     return recovered
+
+
+def _recovery_outcome(row) -> tuple[str, Outcome]:
+    if row.journal is not None:
+        return "answered", Outcome.from_json(row.journal)
+    if row.request_started_at is not None:
+        return "unknown", INTERRUPTED
+    return "requeued", REQUEUED
 
 
 def _settle(row, outcome: Outcome) -> bool:
@@ -738,11 +788,14 @@ def _settle(row, outcome: Outcome) -> bool:
         update(Message).where(
             Message.id == row.id, Message.state == State.SENDING,
             Message.claimed_by.is_not_distinct_from(row.claimed_by),
-            Message.request_started_at.is_not_distinct_from(row.request_started_at))
+            Message.request_started_at.is_not_distinct_from(row.request_started_at),
+            Message.journal.is_not_distinct_from(row.journal))
         .values(applied_values(outcome, now)).execution_options(synchronize_session=False))
     if not changed.rowcount:
         return False
     db.session.execute(insert(MessageEvent.__table__), [
         {"message_id": row.id, "at": now, "state": outcome.event_state,
          "detail": outcome.detail[:300]}])
+    if outcome.alert:
+        raise_alert(*outcome.alert)
     return True
