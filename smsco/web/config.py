@@ -64,6 +64,7 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_DISPATCH_INTERVAL": float(env("SMSCO_DISPATCH_INTERVAL") or 1),
         "SMSCO_CONCURRENCY": int(env("SMSCO_CONCURRENCY") or 4),
         "SMSCO_RATE": float(env("SMSCO_RATE") or 0),
+        "SMSCO_HEARTBEAT_TIMEOUT": float(env("SMSCO_HEARTBEAT_TIMEOUT") or 60),
         "SMSCO_LOW_BALANCE": Decimal(env("SMSCO_LOW_BALANCE") or "5"),
         "SMSCO_SCHEDULER": _bool(env("SMSCO_SCHEDULER"), True),
         # Parsed into SMSCO_QUIET_RULE by smsco.web.sending.init_sending (unset = default).

@@ -136,6 +136,11 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
+    # Set just before a request for it leaves; a claim clears it. After a crash a
+    # ``sending`` row without it goes back to the queue, one with it becomes unknown
+    # unless ``journal`` holds its outcome (JSON, kept there until the state is written).
+    request_started_at: Mapped[datetime | None]
+    journal: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     mes_id: Mapped[str | None] = mapped_column(String(32))
     credits: Mapped[int | None]

@@ -29,12 +29,12 @@ from .dispatch import (
     AlertKind,
     clear_alerts,
     dispatch_due_messages,
-    heartbeat,
     lock_ids,
     next_check_delay,
     raise_alert,
     recover_interrupted_sends,
     runtime,
+    stop_dispatcher,
 )
 from .gateway import get_client
 from .outbox import record_event
@@ -112,7 +112,8 @@ def poll_statuses() -> int:
         return 0
     messages = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
     client, rt = get_client(), runtime()
-    futures = {rt.pool.submit(client.status, m.mes_id): m for m in messages if m.mes_id}
+    futures = {rt.status_pool.submit(client.status, m.mes_id): m
+               for m in messages if m.mes_id}
     for future in as_completed(futures):
         message = futures[future]
         try:
@@ -230,11 +231,11 @@ def register_job(app: Flask, job_id: str, work: Callable[[], object], interval_k
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """Start this process's scheduler: the one place jobs run."""
     with app.app_context():
-        rt = runtime(app)
-        heartbeat(rt.id)
-        recovered = recover_interrupted_sends(rt.id)
+        runtime(app).start()
+        recovered = recover_interrupted_sends()
         if recovered:
-            log.warning("%s message(s) interrupted while sending are now unknown", recovered)
+            log.warning("Sends interrupted by a stopped dispatcher: %s back in the queue, "
+                        "%s unknown", recovered.requeued, recovered.unknown)
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     config = app.config
@@ -272,6 +273,8 @@ def stop_scheduler(app: Flask, timeout: float = 30) -> None:
     tracker = app.extensions.setdefault("smsco_jobs", RunningJobs())
     if not tracker.wait_idle(timeout):
         log.warning("A job was still running %s s after the scheduler stopped", timeout)
+        return  # its threads are still in use; the process is ending anyway
+    stop_dispatcher(app)
 
 
 def _running_scheduler() -> BackgroundScheduler | None:
