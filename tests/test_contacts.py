@@ -119,10 +119,27 @@ def test_export_csv_is_formula_safe(app, logged_in):
         db.session.add(Contact(phone="995599445448", fields={"name": "=1+2", "city": "Batumi"},
                                groups=[group]))
         db.session.commit()
-    text = logged_in.get("/contacts.csv").get_data(as_text=True)
-    lines = text.strip().splitlines()
+    data = logged_in.get("/contacts.csv").get_data()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads Georgian right
+    lines = data.decode("utf-8-sig").strip().splitlines()
     assert lines[0] == "phone,name,city,groups"
-    assert lines[1] == "995599445448,'=1+2,Batumi,Team"
+    assert lines[1] == "+995 599 44 54 48,'=1+2,Batumi,Team"
+
+
+def test_export_xlsx_has_every_contact_with_text_phones(app, logged_in):
+    import openpyxl
+
+    with app.app_context():
+        db.session.add_all([Contact(phone="995599445448", fields={"name": "ნინო"}),
+                            Contact(phone="995555123456", fields={"city": "Batumi"})])
+        db.session.commit()
+    reply = logged_in.get("/contacts.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(reply.get_data())).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["phone", "name", "city", "groups"]
+    assert sorted(rows[1:]) == [["+995 555 12 34 56", None, "Batumi", None],
+                                ["+995 599 44 54 48", "ნინო", None, None]]
+    assert {row[0].number_format for row in sheet.iter_rows(min_row=2)} == {"@"}
 
 
 def test_groups_create_and_delete(app, logged_in):
@@ -145,8 +162,8 @@ def test_opt_outs_add_import_remove_export(app, logged_in):
     with app.app_context():
         assert {o.phone: o.reason for o in db.session.scalars(db.select(OptOut))} == {
             "995599445448": "asked", "995555123456": "list"}
-    text = web.get("/contacts/opt-outs.csv").get_data(as_text=True)
-    assert "995555123456,list" in text
+    text = web.get("/contacts/opt-outs.csv").get_data().decode("utf-8-sig")
+    assert "+995 555 12 34 56,list," in text
     web.post("/contacts/opt-outs/remove", data={"phone": "995555123456"})
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(OptOut)) == 1

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import ngettext
@@ -30,6 +27,7 @@ from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
 from ..text_analysis.analysis import max_parts
+from ..ui.exports import export_response
 from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
 from . import campaigns, services
 from .campaigns import CampaignSpec
@@ -182,11 +180,12 @@ def campaign_progress(campaign_id: int):
 
 @bp.get("/campaigns/<id:campaign_id>/results.csv")
 def campaign_csv(campaign_id: int):
-    item = db.get_or_404(Campaign, campaign_id)
-    filename = f"smsco-campaign-{item.id}-{date.today().isoformat()}.csv"
-    return Response(stream_with_context(services.results_csv(item.id)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+    return export_response(services.results_table(db.get_or_404(Campaign, campaign_id)), "csv")
+
+
+@bp.get("/campaigns/<id:campaign_id>/results.xlsx")
+def campaign_xlsx(campaign_id: int):
+    return export_response(services.results_table(db.get_or_404(Campaign, campaign_id)), "xlsx")
 
 
 def _action(campaign_id: int, action, done: str):

@@ -31,6 +31,7 @@ from ..contacts.importing import (
 from ..extensions import db
 from ..models import Campaign, Contact, User, contact_group_member
 from ..text_analysis.analysis import max_parts
+from ..ui.exports import Table, phone_cell
 from ..ui.formatting import gateway_label, local_iso
 from ..ui.header import latest_balance_reading
 from . import campaigns
@@ -213,19 +214,18 @@ def campaign_messages(campaign_id: int, before: int | None, page_size: int = 50)
                 newer_than=None)
 
 
-def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
-    """The campaign's messages as CSV, in keyset batches, formula-safe."""
-    import csv
-    import io
+RESULT_COLUMNS = ("id", "recipient", "state", "gateway_status", "sent_at", "credits", "error",
+                  "message")
 
+
+def results_table(campaign: Campaign, batch: int = 5000) -> Table:
+    """The campaign's messages, in keyset batches."""
+    return Table(f"campaign-{campaign.id}", RESULT_COLUMNS, _result_rows(campaign.id, batch))
+
+
+def _result_rows(campaign_id: int, batch: int) -> Iterator[list[tuple[object, ...]]]:
     from ..models import Message
-    from ..ui.exports import neutralize
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(("id", "recipient", "state", "gateway_status", "sent_at", "credits",
-                     "error", "message"))
-    yield buffer.getvalue()
     after = 0
     while True:
         rows = db.session.execute(
@@ -235,10 +235,6 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
             .order_by(Message.id).limit(batch)).all()
         if not rows:
             return
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows([neutralize(v) for v in (
-            r.id, r.recipient, r.state, gateway_label(r.gateway_status), local_iso(r.sent_at),
-            r.credits, r.error_text, r.body)] for r in rows)
-        yield buffer.getvalue()
+        yield [(r.id, phone_cell(r.recipient), r.state, gateway_label(r.gateway_status),
+                local_iso(r.sent_at), r.credits, r.error_text, r.body) for r in rows]
         after = rows[-1].id

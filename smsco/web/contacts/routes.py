@@ -3,18 +3,14 @@ and the opt-out list."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -23,6 +19,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Contact, ContactGroup
 from ..params import arg_int, bounded_int
+from ..ui.exports import export_response
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
 from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
@@ -30,13 +27,6 @@ from .importing import ColumnMap, ImportFileError, inspect, report_path, save_up
 bp = Blueprint("contacts", __name__)
 
 PHONE, IGNORE = "__phone__", "__ignore__"
-
-
-def _csv_response(chunks, name: str) -> Response:
-    filename = f"smsco-{name}-{date.today().isoformat()}.csv"
-    return Response(stream_with_context(chunks), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
 
 
 # -- contacts ----------------------------------------------------------------------
@@ -100,7 +90,12 @@ def delete_contact(contact_id: int):
 
 @bp.get("/contacts.csv")
 def export_contacts():
-    return _csv_response(services.contacts_csv(), "contacts")
+    return export_response(services.contacts_table(), "csv")
+
+
+@bp.get("/contacts.xlsx")
+def export_contacts_xlsx():
+    return export_response(services.contacts_table(), "xlsx")
 
 
 # -- groups ------------------------------------------------------------------------
@@ -281,4 +276,4 @@ def remove_opt_out():
 
 @bp.get("/contacts/opt-outs.csv")
 def export_opt_outs():
-    return _csv_response(services.opt_outs_csv(), "opt-outs")
+    return export_response(services.opt_outs_table(), "csv")

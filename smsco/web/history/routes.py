@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -14,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -27,10 +23,11 @@ from ..params import arg_int, bounded_ids
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
 from ..ui.causes import message_cause
+from ..ui.exports import export_response
 from ..ui.formatting import gateway_label, lari, sent_at_text
 from ..ui.header import header_context
 from . import queries
-from .export import generate_csv
+from .export import history_table
 
 bp = Blueprint("history", __name__)
 
@@ -79,13 +76,13 @@ def history():
 @bp.get("/history.csv")
 def export_csv():
     """The filtered view as CSV, streamed in batches."""
-    filters = queries.HistoryFilters.from_args(request.args)
-    filename = f"smsco-history-{date.today().isoformat()}.csv"
-    return Response(
-        stream_with_context(generate_csv(filters)), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
-    )
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "csv")
+
+
+@bp.get("/history.xlsx")
+def export_xlsx():
+    """The filtered view as an Excel workbook."""
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "xlsx")
 
 
 @bp.get("/history/updates")
