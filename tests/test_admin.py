@@ -16,7 +16,8 @@ from .test_auth import (  # noqa: F401 - real_csrf is an autouse fixture
 
 def post(web, url: str, data: dict | None = None, page: str = "/admin/users"):
     """Post like a browser: with the CSRF token of ``page``."""
-    return web.post(url, data={"csrf_token": csrf_token(web, page), **(data or {})})
+    return web.post(url, data={"csrf_token": csrf_token(web, page), "confirmed": "1",
+                               **(data or {})})
 
 
 def add_user(web, username: str, password: str = "long-enough-pw", role: str = "operator"):
@@ -37,7 +38,8 @@ def test_operators_get_a_403_page(web, users, path):
 def test_operators_cannot_post_admin_actions(app, web, users):
     log_in(web, "olga", OPERATOR_PASSWORD)
     token = csrf_token(web, "/")
-    response = web.post(f"/admin/users/{users['admin']}/disable", data={"csrf_token": token})
+    response = web.post(f"/admin/users/{users['admin']}/disable",
+                        data={"csrf_token": token, "confirmed": "1"})
     assert response.status_code == 403
     assert get_user(app, "admin")["active"]
 

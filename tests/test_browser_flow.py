@@ -67,6 +67,7 @@ def test_a_held_message_is_cancelled_and_never_sent(server, gateway, page):
     compose(page, server, "599445448", "Cancel me", send_at=later)
     expect(page).to_have_url(re.compile(r"/messages/\d+"))
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the message").click()
     expect(page.get_by_text("Canceled").first).to_be_visible()
     time.sleep(1.0)
     assert not [r for r in gateway.simulator.requests if r.params.get("message") == "Cancel me"]

@@ -170,7 +170,8 @@ def test_pause_resume_cancel(app, logged_in):
     assert data["counts"]["paused"] == 3 and data["paused"] and data["percent"] == 0
     logged_in.post(f"/campaigns/{campaign_id}/resume")
     assert states(app, campaign_id) == [State.QUEUED] * 3
-    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", follow_redirects=True)
+    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", data={"confirmed": "1"},
+                              follow_redirects=True)
     assert "3 messages will not be sent" in response.get_data(as_text=True)
     assert states(app, campaign_id) == [State.CANCELED] * 3
     assert "cancelled" in logged_in.post(f"/campaigns/{campaign_id}/resume",

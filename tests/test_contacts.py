@@ -41,7 +41,7 @@ def test_add_edit_search_and_delete(app, logged_in):
         contact_id = db.session.scalar(db.select(Contact.id))
     web.post(f"/contacts/{contact_id}/edit", data={"phone": "599445448", "name": "Nino B"})
     assert contacts(app)["995599445448"][0] == {"name": "Nino B"}
-    web.post(f"/contacts/{contact_id}/delete")
+    web.post(f"/contacts/{contact_id}/delete", data={"confirmed": "1"})
     assert contacts(app) == {}
 
 
@@ -148,7 +148,7 @@ def test_groups_create_and_delete(app, logged_in):
         "/contacts/groups", data={"name": "Clients"}).get_data(as_text=True)
     with app.app_context():
         group_id = db.session.scalar(db.select(ContactGroup.id))
-    logged_in.post(f"/contacts/groups/{group_id}/delete")
+    logged_in.post(f"/contacts/groups/{group_id}/delete", data={"confirmed": "1"})
     with app.app_context():
         assert db.session.scalar(db.select(ContactGroup.id)) is None
 
@@ -164,6 +164,6 @@ def test_opt_outs_add_import_remove_export(app, logged_in):
             "995599445448": "asked", "995555123456": "list"}
     text = web.get("/contacts/opt-outs.csv").get_data().decode("utf-8-sig")
     assert "+995 555 12 34 56,list," in text
-    web.post("/contacts/opt-outs/remove", data={"phone": "995555123456"})
+    web.post("/contacts/opt-outs/remove", data={"phone": "995555123456", "confirmed": "1"})
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(OptOut)) == 1

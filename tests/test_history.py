@@ -44,7 +44,8 @@ def act(web, message_id: int, action: str, **kwargs):
     """POST one of the message page's actions with the session's CSRF token."""
     with web.application.app_context():
         token = csrf_token(web)
-    return web.post(f"/messages/{message_id}/{action}", data={"csrf_token": token}, **kwargs)
+    return web.post(f"/messages/{message_id}/{action}",
+                    data={"csrf_token": token, "confirmed": "1"}, **kwargs)
 
 
 def row_ids(html: str) -> list[int]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import services
 from ..extensions import db
 from ..models import AuditEntry, User
 from ..params import arg_int
+from ..ui.confirm import ask_first
 from .forms import AddUserForm, ResetPasswordForm, RoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -49,7 +51,12 @@ def users():
 
 @bp.post("/users/<id:user_id>/disable")
 def disable(user_id: int):
-    """Disable an account: it can no longer log in and its sessions end."""
+    """Disable an account: it can no longer log in and its sessions end (after asking)."""
+    user = _user_or_404(user_id)
+    if (question := ask_first(_("Disable %(name)s?", name=user.username), _("Yes, disable"),
+                              _("They can no longer log in, and their open sessions end."),
+                              back=url_for(".users"))):
+        return question
     return _change_active(user_id, active=False)
 
 

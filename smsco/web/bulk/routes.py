@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -27,6 +28,7 @@ from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
 from ..text_analysis.analysis import max_parts
+from ..ui.confirm import ask_first
 from ..ui.exports import export_response
 from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
 from . import campaigns, services
@@ -214,6 +216,12 @@ def resume(campaign_id: int):
 
 @bp.post("/campaigns/<id:campaign_id>/cancel")
 def cancel(campaign_id: int):
+    item = db.get_or_404(Campaign, campaign_id)
+    if (question := ask_first(_("Cancel the campaign “%(name)s”?", name=item.name),
+                              _("Yes, cancel the campaign"),
+                              _("Messages not yet sent will never be sent."),
+                              back=url_for("bulk.campaign", campaign_id=campaign_id))):
+        return question
     return _action(campaign_id, campaigns.cancel_campaign,
                    "Campaign cancelled: {count} messages will not be sent.")
 

@@ -13,13 +13,17 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Contact, ContactGroup
 from ..params import arg_int, bounded_int
+from ..ui.confirm import ask_first
 from ..ui.exports import export_response
+from ..ui.formatting import phone
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
 from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
@@ -27,6 +31,11 @@ from .importing import ColumnMap, ImportFileError, inspect, report_path, save_up
 bp = Blueprint("contacts", __name__)
 
 PHONE, IGNORE = "__phone__", "__ignore__"
+# What a confirmation says (here and in the pages' dialogs).
+CONTACT_DELETE_DETAIL = _l("Its fields and group memberships go too; messages already sent stay "
+                           "in the history.")
+GROUP_DELETE_DETAIL = _l("Its contacts are kept.")
+OPT_OUT_REMOVE_DETAIL = _l("The number will receive marketing messages again.")
 
 
 # -- contacts ----------------------------------------------------------------------
@@ -83,7 +92,12 @@ def edit_contact(contact_id: int):
 
 @bp.post("/contacts/<id:contact_id>/delete")
 def delete_contact(contact_id: int):
-    services.delete_contact(db.get_or_404(Contact, contact_id))
+    contact = db.get_or_404(Contact, contact_id)
+    if (question := ask_first(_("Delete the contact %(phone)s?", phone=phone(contact.phone)),
+                              _("Yes, delete the contact"), CONTACT_DELETE_DETAIL,
+                              back=url_for("contacts.contacts"))):
+        return question
+    services.delete_contact(contact)
     flash("Contact deleted.", "success")
     return redirect(url_for("contacts.contacts"))
 
@@ -120,6 +134,10 @@ def groups():
 @bp.post("/contacts/groups/<id:group_id>/delete")
 def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
+    if (question := ask_first(_("Delete the group “%(name)s”?", name=group.name),
+                              _("Yes, delete the group"), GROUP_DELETE_DETAIL,
+                              back=url_for("contacts.groups"))):
+        return question
     db.session.delete(group)
     db.session.commit()
     flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
@@ -268,8 +286,12 @@ def import_opt_outs():
 
 @bp.post("/contacts/opt-outs/remove")
 def remove_opt_out():
-    phone = (request.form.get("phone") or "").strip()
-    if services.remove_opt_out(phone):
+    number = (request.form.get("phone") or "").strip()
+    if (question := ask_first(_("Remove %(phone)s from the opt-out list?", phone=phone(number)),
+                              _("Yes, remove it"), OPT_OUT_REMOVE_DETAIL,
+                              back=url_for("contacts.opt_outs"))):
+        return question
+    if services.remove_opt_out(number):
         flash("The number may receive marketing messages again.", "success")
     return redirect(url_for("contacts.opt_outs"))
 

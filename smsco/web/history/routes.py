@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from smsco import SmscoError
@@ -23,8 +24,9 @@ from ..params import arg_int, bounded_ids
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
 from ..ui.causes import message_cause
+from ..ui.confirm import ask_first
 from ..ui.exports import export_response
-from ..ui.formatting import gateway_label, lari, sent_at_text
+from ..ui.formatting import gateway_label, lari, phone, sent_at_text
 from ..ui.header import header_context
 from . import queries
 from .export import history_table
@@ -124,8 +126,12 @@ def _back(message_id: int):
 
 @bp.post("/messages/<id:message_id>/cancel")
 def cancel(message_id: int):
-    """Cancel a message still waiting here."""
+    """Cancel a message still waiting here (after asking)."""
     item = _message_or_404(message_id)
+    if (question := ask_first(_("Cancel the message to %(phone)s?", phone=phone(item.recipient)),
+                              _("Yes, cancel the message"), _("It will not be sent."),
+                              back=url_for("history.message", message_id=message_id))):
+        return question
     try:
         cancel_message(item, current_user._get_current_object())
     except OutboxError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..admin.settings import optout_footer, set_optout_footer
 from ..extensions import db
 from ..models import MessageTemplate, User
+from ..ui.confirm import ask_first
 from . import services
 from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
 
@@ -71,6 +73,9 @@ def edit(template_id: int):
 @bp.post("/<id:template_id>/delete")
 def delete(template_id: int):
     template = _manageable(template_id)
+    if (question := ask_first(_("Delete the template “%(name)s”?", name=template.name),
+                              _("Yes, delete the template"), back=url_for(".index"))):
+        return question
     services.delete_template(template, _user())
     flash(f"Template “{template.name}” deleted.", "success")
     return redirect(url_for(".index"))
