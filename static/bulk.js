@@ -28,6 +28,10 @@
       wait.hidden = !data.quiet_until;
       setField(root, "quiet_until", data.quiet_until || "");
     }
+    Object.keys(data.actions || {}).forEach(function (name) {
+      var slot = root.querySelector('[data-action="' + name + '"]');
+      if (slot) { slot.hidden = !data.actions[name]; }
+    });
     root.setAttribute("data-finished", data.finished ? "true" : "false");
   }
 

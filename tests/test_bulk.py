@@ -42,7 +42,7 @@ def setup(app, tmp_path):
 
 def form(**changes):
     data = {"name": "Spring sale", "message": "Hello {name} from {city}", "sender": "",
-            "marketing": "y", "key": "key-1", "action": "preview"}
+            "kind": "marketing", "key": "key-1", "action": "preview"}
     data.update(changes)
     return data
 
@@ -113,7 +113,7 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
         group_id = group.id
     response = logged_in.post("/bulk", data=form(
         groups=str(group_id), pasted="599 44 54 48\n555123456", action="send",
-        message="Hi {name}", marketing=""))
+        message="Hi {name}", kind="transactional"))
     assert response.status_code == 302
     with app.app_context():
         bodies = dict(db.session.execute(select(Message.recipient, Message.body)).all())
@@ -122,12 +122,26 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
     assert not campaign.marketing and not campaign.quiet_hours
 
 
-def test_transactional_ignores_quiet_hours(app, logged_in):
-    logged_in.post("/bulk", data=form(pasted="599445448", action="send", transactional="y"))
+def test_transactional_ignores_quiet_hours_and_opt_outs(app, logged_in):
+    opt_out(app, "995599445448")
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send", kind="transactional"))
     with app.app_context():
         campaign = db.session.scalar(select(Campaign))
-        assert campaign.marketing and not campaign.quiet_hours
-        assert db.session.scalar(select(Message.quiet_hours)) is False
+        assert not campaign.marketing and not campaign.quiet_hours
+        assert db.session.execute(select(Message.quiet_hours, Message.state)).one() == (
+            False, State.QUEUED)
+
+
+def test_marketing_and_transactional_are_one_choice(app, logged_in):
+    html = logged_in.get("/bulk").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="kind"[^>]*>', html)
+    assert len(radios) == 2 and all('type="radio"' in r for r in radios)
+    assert "checked" in radios[0] and 'value="marketing"' in radios[0]
+    assert 'name="marketing"' not in html and 'name="transactional"' not in html
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send"))
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        assert campaign.marketing and campaign.quiet_hours
 
 
 def test_nothing_to_send_and_bad_message_are_explained(app, logged_in):

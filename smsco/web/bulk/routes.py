@@ -20,18 +20,19 @@ from flask_login import current_user
 
 from ..admin.settings import optout_footer
 from ..contacts.importing import ImportFileError, Sheet, inspect, save_upload, upload_path
+from ..contacts.services import ContactSelection
 from ..extensions import db
+from ..message_templates.prefill import template_from_link
 from ..message_templates.services import visible_templates
-from ..models import Campaign, State, utcnow
-from ..params import arg_int
+from ..models import Campaign, State
+from ..params import arg_int, bounded_ids, bounded_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
-from ..sending.quiet_hours import quiet_until
 from ..text_analysis.analysis import max_parts
 from ..ui.confirm import ask_first
 from ..ui.exports import export_response
-from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
-from . import campaigns, services
+from ..ui.formatting import gateway_label, sent_at_text
+from . import campaigns, services, starting
 from .campaigns import CampaignSpec
 from .forms import BulkForm
 
@@ -50,19 +51,21 @@ def bulk():
     form = BulkForm()
     form.groups.choices = [(g.id, g.name) for g in _groups()]
     if not form.is_submitted():
-        form.sender.data = current_app.config["SMSCO_SENDER"]
-        return _render(form)
+        return _start(form)
     existing = campaigns.find_campaign(form.key.data or "")
     if existing is not None:  # a double click, or back and submit again
         return redirect(url_for("bulk.campaign", campaign_id=existing.id))
     sources, problem = _sources(form)
+    if not (form.name.data or "").strip():
+        form.name.data = starting.default_name(form, sources.contacts)
     if not form.validate() or problem:
         if problem:
             form.form_errors.append(problem)
         return _render(form, sheet=sources.sheet)
-    footer = optout_footer() if form.marketing.data else ""
+    footer = optout_footer() if form.marketing else ""
     collected = services.collect(sources)
-    result = services.preview(collected, form.message.data, form.marketing.data, footer)
+    result = services.preview(collected, form.message.data, form.marketing, footer)
+    result.quiet_start = services.quiet_start(form.marketing, form.schedule()[1])
     if result.too_long:
         form.message.errors.append(ngettext(
             "With the contacts' fields filled in, %(num)d message is longer than %(max)d SMS "
@@ -80,9 +83,30 @@ def bulk():
     campaign = services.send(collected, _spec(form, footer), current_user._get_current_object(),
                              form.key.data)
     kick_dispatcher()
-    flash(f"Campaign “{campaign.name}” created: {campaign.recipient_count} messages queued.",
-          "success")
+    flash(ngettext("Campaign “%(name)s” created: %(num)d message queued.",
+                   "Campaign “%(name)s” created: %(num)d messages queued.",
+                   campaign.recipient_count, name=campaign.name), "success")
     return redirect(url_for("bulk.campaign", campaign_id=campaign.id))
+
+
+def _start(form: BulkForm):
+    """The empty form, or one started from a template, a group or chosen contacts."""
+    form.sender.data = current_app.config["SMSCO_SENDER"]
+    template = template_from_link(current_user._get_current_object())
+    if template is not None:
+        form.message.data = template.body
+    known = {group_id for group_id, _name in form.groups.choices}
+    form.groups.data = [g for g in bounded_ids(",".join(request.args.getlist("groups")), 50)
+                        if g in known]
+    selection = starting.selection_from_link(form)
+    if request.args.get("from") == "contacts" and not (selection or form.groups.data):
+        flash(_("Select contacts first (tick their boxes, or all matching ones)."), "error")
+        return redirect(url_for("contacts.contacts", q=request.args.get("q") or None,
+                                group=bounded_int(request.args.get("group"))))
+    starting.keep_selection(form, selection)
+    if form.groups.data or selection:
+        form.name.data = starting.default_name(form, selection)
+    return _render(form)
 
 
 def _groups():
@@ -103,9 +127,10 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
     if form.file_token.data and path is None:
         form.file_token.data = form.file_name.data = ""
         return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
+    contacts = starting.chosen_contacts(form) if form.use_contacts.data else ContactSelection()
     sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
-                               form.pasted.data or "")
-    if not (sources.group_ids or sources.file or sources.pasted.strip()):
+                               form.pasted.data or "", contacts=contacts)
+    if not (sources.group_ids or sources.file or sources.pasted.strip() or sources.contacts):
         return sources, "Choose a group, a recipients file, or paste numbers."
     if path is not None:
         try:  # read the first rows once; the preview and the page reuse them
@@ -118,9 +143,8 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
 def _spec(form: BulkForm, footer: str) -> CampaignSpec:
     mode, send_at = form.schedule()
     return CampaignSpec(name=form.name.data.strip(), body=form.message.data,
-                        sender=form.sender_id, marketing=form.marketing.data,
-                        quiet_hours=not form.transactional.data, mode=mode, send_at=send_at,
-                        footer=footer)
+                        sender=form.sender_id, marketing=form.marketing,
+                        quiet_hours=form.marketing, mode=mode, send_at=send_at, footer=footer)
 
 
 def _render(form: BulkForm, result: services.Preview | None = None,
@@ -128,8 +152,11 @@ def _render(form: BulkForm, result: services.Preview | None = None,
     phone_column = form.phone_column.data
     if sheet is not None and phone_column is None:
         phone_column = sheet.guess_phone_column()
+    contacts = starting.chosen_contacts(form)
     return render_template("bulk/bulk.html", form=form, preview=result, sheet=sheet,
                            phone_column=phone_column,
+                           contacts_label=starting.selection_label(contacts) if contacts else None,
+                           start_text=services.start_text,
                            templates=visible_templates(current_user._get_current_object()))
 
 
@@ -139,8 +166,10 @@ def _render(form: BulkForm, result: services.Preview | None = None,
 @bp.get("/campaigns")
 def campaign_list():
     rows, older = services.campaign_page(arg_int("before"))
-    return render_template("bulk/campaigns.html", campaigns=rows, older=older,
-                           progress=services.progress_for([c.id for c in rows]))
+    progress = services.progress_for([c.id for c in rows])
+    return render_template("bulk/campaigns.html", campaigns=rows, older=older, progress=progress,
+                           statuses={c.id: services.campaign_status(c, progress[c.id])
+                                     for c in rows})
 
 
 def progress_data(campaign: Campaign) -> dict[str, object]:
@@ -150,10 +179,12 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     counts[State.QUEUED] += progress.counts.get(State.SENDING, 0)
     waiting = None
     if campaign.quiet_hours and counts[State.QUEUED]:
-        until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), utcnow(), local_zone())
+        until = campaigns.quiet_wait()
         if until is not None:
-            waiting = localtime(until, "%H:%M")
+            waiting = services.start_text(until)
     rate = progress.delivery_rate
+    queued, held = progress.counts.get(State.QUEUED, 0), progress.counts.get(State.PAUSED, 0)
+    live = not campaign.canceled
     return {
         "percent": progress.percent, "done": progress.done, "total": progress.total,
         "counts": counts, "credits": progress.credits,
@@ -162,6 +193,11 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
             State.QUEUED, State.PAUSED, State.SENDING, State.SENT)),
         "quiet_until": waiting, "paused": campaign.paused, "canceled": campaign.canceled,
         "failed": counts[State.FAILED],
+        # Which actions make sense now: the page offers only these (bulk.js keeps it so).
+        "actions": {"pause": live and not campaign.paused and bool(queued),
+                    "resume": live and campaign.paused,
+                    "cancel": live and bool(queued or held),
+                    "resend": campaigns.resendable_count(campaign.id) > 0},
     }
 
 

@@ -43,10 +43,10 @@ OPT_OUT_REMOVE_DETAIL = _l("The number will receive marketing messages again.")
 
 @bp.get("/contacts")
 def contacts():
-    """Contacts newest first, searchable, one keyset page at a time."""
+    """Contacts newest first, searchable, one numbered page at a time, to select and send to."""
     search = (request.args.get("q") or "").strip()[:100]
     group_id = arg_int("group")
-    page = services.contact_page(search, group_id, before=arg_int("before"))
+    page = services.contact_page(search, group_id, number=arg_int("page") or 1)
     return render_template("contacts/contacts.html", page=page, search=search,
                            group_id=group_id, groups=services.groups())
 

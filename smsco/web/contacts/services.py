@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, insert, or_, select
+from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
 
 from smsco.errors import ValidationError
 from smsco.phones import normalize
@@ -35,28 +35,70 @@ def opted_out_among(phones: set[str] | list[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class ContactPage:
-    """One keyset page of contacts, newest first."""
+    """One numbered page of contacts, newest first, and how many match in all."""
 
     contacts: list[Contact]
-    older_than: int | None
+    total: int
+    number: int  # 1-based
+    pages: int
+    page_size: int = PAGE_SIZE
+
+    @property
+    def first_shown(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.contacts else 0
+
+    @property
+    def last_shown(self) -> int:
+        return self.first_shown + len(self.contacts) - 1 if self.contacts else 0
 
 
-def contact_page(search: str = "", group_id: int | None = None, before: int | None = None,
-                 page_size: int = PAGE_SIZE) -> ContactPage:
-    """Contacts matching a number (any way written) or field text, newest first."""
-    statement = select(Contact)
+def matching(statement: Select, search: str = "", group_id: int | None = None) -> Select:
+    """``statement`` narrowed to contacts matching a number or field text, in a group."""
     if search:
         statement = statement.where(_search_condition(search))
     if group_id:
         statement = statement.where(Contact.id.in_(
             select(contact_group_member.c.contact_id)
             .where(contact_group_member.c.group_id == group_id)))
-    if before:
-        statement = statement.where(Contact.id < before)
-    rows = list(db.session.scalars(statement.order_by(Contact.id.desc()).limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return ContactPage(rows, rows[-1].id if more and rows else None)
+    return statement
+
+
+def count_matching(search: str = "", group_id: int | None = None) -> int:
+    return db.session.scalar(matching(select(func.count(Contact.id)), search, group_id)) or 0
+
+
+def contact_page(search: str = "", group_id: int | None = None, number: int = 1,
+                 page_size: int = PAGE_SIZE) -> ContactPage:
+    """Contacts matching a number (any way written) or field text, newest first, page
+    ``number`` (the last page when it is past the end)."""
+    total = count_matching(search, group_id)
+    pages = max(1, -(-total // page_size))
+    number = min(max(number, 1), pages)
+    statement = matching(select(Contact), search, group_id).order_by(Contact.id.desc())
+    rows = list(db.session.scalars(statement.offset((number - 1) * page_size).limit(page_size)))
+    return ContactPage(rows, total, number, pages, page_size)
+
+
+@dataclass(frozen=True)
+class ContactSelection:
+    """Contacts chosen on the contacts page to send to: some by id, or all matching a search."""
+
+    ids: tuple[int, ...] = ()
+    search: str = ""
+    group_id: int | None = None
+    everyone: bool = False  # every contact matching ``search`` and ``group_id``
+
+    def __bool__(self) -> bool:
+        return self.everyone or bool(self.ids)
+
+    def narrow(self, statement: Select) -> Select:
+        """``statement`` (over contacts) limited to the chosen ones."""
+        if self.everyone:
+            return matching(statement, self.search, self.group_id)
+        return statement.where(Contact.id.in_(self.ids))
+
+    def count(self) -> int:
+        return db.session.scalar(self.narrow(select(func.count(Contact.id)))) or 0
 
 
 def _search_condition(search: str):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..admin.settings import optout_footer, set_optout_footer
 from ..extensions import db
 from ..models import MessageTemplate, User
+from ..text_analysis.analysis import PLACEHOLDER
 from ..ui.confirm import ask_first
 from . import services
 from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
@@ -39,6 +40,9 @@ def index():
     templates = services.visible_templates(_user())
     return render_template("message_templates/list.html", templates=templates,
                            can_manage=lambda t: services.can_manage(t, _user()),
+                           # "Use" opens bulk send for a text with {placeholders}, else compose.
+                           use_in=lambda t: ("bulk.bulk" if PLACEHOLDER.search(t.body)
+                                             else "compose.compose"),
                            footer=optout_footer())
 
 
