@@ -165,7 +165,8 @@ def test_the_balance_stops_send_to_all(app, logged_in):
 
 
 def make_campaign(app, logged_in, numbers="599445448, 555123456, 577112233"):
-    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send", marketing=""))
+    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send",
+                                               kind="transactional"))
     with app.app_context():
         return db.session.scalar(select(Campaign.id)), response.headers["Location"]
 
@@ -199,7 +200,7 @@ def test_resend_failed_and_results_export_is_formula_safe(app, logged_in):
                            .values(state=State.FAILED, error_text="=HYPERLINK(\"x\")"))
         db.session.commit()
     response = logged_in.post(f"/campaigns/{campaign_id}/resend-failed", follow_redirects=True)
-    assert "1 failed messages queued again" in response.get_data(as_text=True)
+    assert "1 failed message queued again" in response.get_data(as_text=True)
     with app.app_context():
         resent = db.session.scalar(select(Message).where(Message.resend_of_id.is_not(None)))
         assert resent.recipient == "995599445448" and resent.campaign_id == campaign_id

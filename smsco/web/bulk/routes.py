@@ -226,28 +226,30 @@ def campaign_xlsx(campaign_id: int):
     return export_response(services.results_table(db.get_or_404(Campaign, campaign_id)), "xlsx")
 
 
-def _action(campaign_id: int, action, done: str):
+def _action(campaign_id: int, action, done):
+    """Run ``action`` on the campaign; ``done(count)`` says what it did."""
     item = db.get_or_404(Campaign, campaign_id)
     try:
         count = action(item, current_user._get_current_object())
     except OutboxError as error:
         flash(str(error), "error")
     else:
-        flash(done.format(count=count), "success")
+        flash(done(count), "success")
         kick_dispatcher()
     return redirect(url_for("bulk.campaign", campaign_id=campaign_id))
 
 
 @bp.post("/campaigns/<id:campaign_id>/pause")
 def pause(campaign_id: int):
-    return _action(campaign_id, campaigns.pause_campaign,
-                   "Campaign paused: {count} messages held.")
+    return _action(campaign_id, campaigns.pause_campaign, lambda n: ngettext(
+        "Campaign paused: %(num)d message held.", "Campaign paused: %(num)d messages held.", n))
 
 
 @bp.post("/campaigns/<id:campaign_id>/resume")
 def resume(campaign_id: int):
-    return _action(campaign_id, campaigns.resume_campaign,
-                   "Campaign resumed: {count} messages queued again.")
+    return _action(campaign_id, campaigns.resume_campaign, lambda n: ngettext(
+        "Campaign resumed: %(num)d message queued again.",
+        "Campaign resumed: %(num)d messages queued again.", n))
 
 
 @bp.post("/campaigns/<id:campaign_id>/cancel")
@@ -258,11 +260,12 @@ def cancel(campaign_id: int):
                               _("Messages not yet sent will never be sent."),
                               back=url_for("bulk.campaign", campaign_id=campaign_id))):
         return question
-    return _action(campaign_id, campaigns.cancel_campaign,
-                   "Campaign cancelled: {count} messages will not be sent.")
+    return _action(campaign_id, campaigns.cancel_campaign, lambda n: ngettext(
+        "Campaign cancelled: %(num)d message will not be sent.",
+        "Campaign cancelled: %(num)d messages will not be sent.", n))
 
 
 @bp.post("/campaigns/<id:campaign_id>/resend-failed")
 def resend_failed(campaign_id: int):
-    return _action(campaign_id, campaigns.resend_failed,
-                   "{count} failed messages queued again.")
+    return _action(campaign_id, campaigns.resend_failed, lambda n: ngettext(
+        "%(num)d failed message queued again.", "%(num)d failed messages queued again.", n))

@@ -59,7 +59,11 @@ def _group_choices(form: ContactForm) -> None:
 def new_contact():
     form = ContactForm()
     _group_choices(form)
-    if form.validate_on_submit():
+    if not form.is_submitted():
+        form.add_blank_rows()
+    elif "add_field" in request.form:  # "Add a field" without JavaScript: one more row
+        form.add_blank_rows(1)
+    elif form.validate():
         _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
                                            form.groups.data or [])
         flash("Contact added." if created else
@@ -74,11 +78,12 @@ def edit_contact(contact_id: int):
     form = ContactForm()
     _group_choices(form)
     if not form.is_submitted():
-        fields = dict(contact.fields or {})
-        form.phone.data, form.name.data = contact.phone, fields.pop("name", "")
-        form.other_fields.data = "\n".join(f"{k}: {v}" for k, v in fields.items())
+        form.phone.data, form.name.data = contact.phone, (contact.fields or {}).get("name", "")
+        form.show_fields(contact.fields or {})
         form.groups.data = [g.id for g in contact.groups]
-    if form.validate_on_submit():
+    elif "add_field" in request.form:
+        form.add_blank_rows(1)
+    elif form.validate():
         try:
             services.save_contact(contact, form.phone.normalized, form.field_values(),
                                   form.groups.data or [])
