@@ -290,8 +290,10 @@ def test_updates_json(app, logged_in, seeded):
 
 def test_table_rows_carry_what_the_script_needs(logged_in, seeded):
     html = logged_in.get("/history").get_data(as_text=True)
-    assert f'<tr data-id="{seeded["sent"]}" data-final="false">' in html
-    assert f'<tr data-id="{seeded["delivered"]}" data-final="true">' in html
+    assert f'<tr data-id="{seeded["sent"]}" data-final="false" data-state="sent">' in html
+    assert (f'<tr data-id="{seeded["delivered"]}" data-final="true" data-state="delivered">'
+            in html)
+    assert '<td class="phone"><a' in html  # a number never breaks across lines
     assert 'data-cell="status"' in html and 'data-cell="sent_at"' in html
     assert "history.js" in html
     assert logged_in.get("/static/history.js").status_code == 200

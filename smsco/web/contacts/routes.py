@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -185,9 +186,10 @@ def import_map(token: str):
             group = _target_group()
             result = services.import_contacts(path, columns, group)
             path.unlink(missing_ok=True)
-            flash(f"Import finished: {result.added} added, {result.updated} updated, "
-                  f"{result.invalid} invalid, {result.duplicates} duplicates within the file.",
-                  "success")
+            counts = [ngettext("%(num)d added", "%(num)d added", result.added),
+                      ngettext("%(num)d updated", "%(num)d updated", result.updated),
+                      *_rejected_counts(result)]
+            flash(_("Import finished: %(counts)s.", counts=", ".join(counts)), "success")
             return redirect(url_for("contacts.import_done", added=result.added,
                                     updated=result.updated, invalid=result.invalid,
                                     duplicates=result.duplicates,
@@ -196,6 +198,13 @@ def import_map(token: str):
     return render_template("contacts/import_map.html", sheet=sheet, token=token,
                            phone_column=sheet.guess_phone_column(), groups=services.groups(),
                            error=error, PHONE=PHONE, IGNORE=IGNORE)
+
+
+def _rejected_counts(result: services.ImportResult) -> list[str]:
+    """The rows an import left out, in words, each count with its plural ("1 duplicate")."""
+    return [ngettext("%(num)d invalid", "%(num)d invalid", result.invalid),
+            ngettext("%(num)d duplicate within the file", "%(num)d duplicates within the file",
+                     result.duplicates)]
 
 
 def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, str | None]:
@@ -281,8 +290,10 @@ def import_opt_outs():
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
     path.unlink(missing_ok=True)
-    flash(f"{result.added} numbers opted out, {result.updated} were already, "
-          f"{result.invalid} invalid, {result.duplicates} duplicates within the file.", "success")
+    flash(", ".join([ngettext("%(num)d number opted out", "%(num)d numbers opted out",
+                              result.added),
+                     ngettext("%(num)d was already", "%(num)d were already", result.updated),
+                     *_rejected_counts(result)]) + ".", "success")
     if result.report_token:
         flash("Invalid rows: " + url_for("contacts.invalid_rows", token=result.report_token),
               "info")

@@ -59,7 +59,8 @@ def create_messages(request: NewMessages, user: User | None) -> list[Message]:
     for message in messages:
         record_event(message, State.QUEUED, detail=detail)
     audit(user, "send", messages[0] if len(messages) == 1 else None,
-          f"{len(messages)} message(s) to {_summary(request.recipients)}; {detail}")
+          f"{len(messages)} message{'' if len(messages) == 1 else 's'} to "
+          f"{_summary(request.recipients)}; {detail}")
     db.session.commit()
     return messages
 
