@@ -15,7 +15,7 @@
     var bar = root.querySelector("[data-progressbar]");
     if (bar) { bar.setAttribute("aria-valuenow", String(data.percent)); }
     var fill = root.querySelector("[data-progress-fill]");
-    if (fill) { fill.style.width = data.percent + "%"; }
+    if (fill) { fill.setAttribute("width", String(data.percent)); }
     ["percent", "done", "total", "credits", "delivery_rate"].forEach(function (name) {
       setField(root, name, data[name]);
     });

@@ -6,8 +6,12 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
-from .test_browser_flow import first_run
+from smsco.web.extensions import db
+from smsco.web.models import Message, State
+
+from .browser import first_run, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +72,13 @@ def test_cancel_a_running_campaign(server, gateway, page, tmp_path, live_app):
     expect(page.get_by_text(re.compile(r"Campaign cancelled: \d+ messages"))).to_be_visible()
     canceled = int(page.locator('[data-state-count="canceled"]').inner_text())
     assert 0 < canceled <= 60
-    page.wait_for_timeout(1500)
+
+    def settled():
+        """No message of the campaign is waiting or being sent any more."""
+        with live_app.app_context():
+            return not db.session.scalar(select(func.count(Message.id)).where(
+                Message.state.in_([State.QUEUED, State.SENDING])))
+
+    wait_until(settled, timeout=30)
     sent = [r for r in gateway.simulator.requests if r.recipient]  # not the balance checks
     assert len(sent) <= 60 - canceled

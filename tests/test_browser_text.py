@@ -4,14 +4,14 @@ that shows exactly what smsco.text computes."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from smsco import text
 
-from .browser import first_run
+from .browser import first_run, wait_until
+from .test_browser_flow import sent_texts
 
 pytestmark = pytest.mark.browser
 
@@ -55,13 +55,7 @@ def test_georgian_is_marked_transliterated_on_request_and_sent_in_latin(server, 
     expect(marked).to_be_hidden()
     page.get_by_role("button", name="Send").click()
     expect(page).to_have_url(re.compile(r"/messages/\d+"))
-    for _ in range(50):
-        sent = [r.params.get("message") for r in gateway.simulator.requests
-                if r.path.endswith("smsapi2.php") and "message" in r.params]
-        if sent:
-            break
-        time.sleep(0.2)
-    assert sent == [latin]
+    assert wait_until(lambda: sent_texts(gateway)) == [latin]
 
 
 def test_keep_mine_leaves_the_text_and_it_can_still_be_edited(server, page):

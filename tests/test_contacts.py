@@ -23,6 +23,17 @@ def contacts(app):
                 for c in db.session.scalars(db.select(Contact))}
 
 
+def audit_log(app) -> list[tuple[str, str]]:
+    """The audit entries (action, detail), oldest first; every one by the administrator."""
+    from smsco.web.models import AuditEntry, User
+
+    with app.app_context():
+        entries = list(db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id)))
+        admin = db.session.scalar(db.select(User.id).where(User.username == "admin"))
+        assert {entry.user_id for entry in entries} <= {admin}
+        return [(entry.action, entry.detail) for entry in entries]
+
+
 def test_add_edit_search_and_delete(app, logged_in):
     web = logged_in
     response = web.post("/contacts/new", data={"phone": "599 44 54 48", "name": "Nino",
@@ -46,6 +57,12 @@ def test_add_edit_search_and_delete(app, logged_in):
     assert contacts(app)["995599445448"][0] == {"name": "Nino B"}
     web.post(f"/contacts/{contact_id}/delete", data={"confirmed": "1"})
     assert contacts(app) == {}
+    assert audit_log(app) == [
+        ("contact_add", "Added contact 995599445448"),
+        ("contact_edit", "Saved contact 995599445448"),
+        ("contact_edit", "Saved contact 995599445448"),
+        ("contact_delete", "Deleted contact 995599445448"),
+    ]
 
 
 def test_list_shows_its_count_and_pages(app, logged_in):
@@ -128,6 +145,10 @@ def test_import_csv_with_mapping_group_and_report(app, logged_in):
         "995555123456": ({"name": "Giorgi"}, ["VIP"]),
         "995577112233": ({"name": "Eka"}, ["VIP"]),
     }
+    assert audit_log(app) == [
+        ("group_add", "Created group 'VIP'"),
+        ("contact_import", "Imported contacts into group 'VIP': 2 added, 1 updated, 1 invalid, "
+                           "1 duplicates")]
     report = re.search(r'href="(/contacts/invalid/[^"]+\.csv)"', done).group(1)
     text = web.get(report).get_data(as_text=True)
     assert "12345" in text and "not a valid phone number" in text
@@ -198,6 +219,9 @@ def test_groups_create_and_delete(app, logged_in):
     logged_in.post(f"/contacts/groups/{group_id}/delete", data={"confirmed": "1"})
     with app.app_context():
         assert db.session.scalar(db.select(ContactGroup.id)) is None
+    assert audit_log(app) == [
+        ("group_add", "Created group 'Clients'"),
+        ("group_delete", "Deleted group 'Clients' (0 members, contacts kept)")]
 
 
 def test_opt_outs_add_import_remove_export(app, logged_in):
@@ -212,5 +236,12 @@ def test_opt_outs_add_import_remove_export(app, logged_in):
     text = web.get("/contacts/opt-outs.csv").get_data().decode("utf-8-sig")
     assert "+995 555 12 34 56,list," in text
     web.post("/contacts/opt-outs/remove", data={"phone": "995555123456", "confirmed": "1"})
+    web.post("/contacts/opt-outs/remove",  # not there: no entry
+             data={"phone": "995555123456", "confirmed": "1"})
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(OptOut)) == 1
+    assert audit_log(app) == [
+        ("opt_out_add", "Opted out 995599445448"),
+        ("opt_out_import", "Imported opt-outs: 1 added, 1 updated, 1 invalid, 0 duplicates"),
+        ("opt_out_remove", "Removed 995555123456 from the opt-out list"),
+    ]

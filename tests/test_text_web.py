@@ -9,6 +9,8 @@ from smsco.web.admin.settings import OPTOUT_FOOTER, optout_footer, with_footer
 from smsco.web.extensions import db
 from smsco.web.models import Message, MessageTemplate, Setting
 
+from .conftest import session_login
+
 CASES = [
     "",
     "Hello",
@@ -107,10 +109,7 @@ def test_compose_page_has_the_message_field_parts(logged_in):
 
 
 def login(web, user_id):
-    with web.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return web
+    return session_login(web, user_id)
 
 
 def make_template(app, name, body, owner_id=None):

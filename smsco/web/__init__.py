@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from smsco import text
 
+from .auth.throttle import init_throttle
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 from .params import register_parameters
 from .sending import init_sending
+from .ui.browser_policy import init_browser_policy
 
 # Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
@@ -33,12 +36,14 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.config.update(load_config())
     app.config.update(overrides or {})
     text.set_extra_characters(app.config.get("SMSCO_EXTRA_CHARS", ""))
+    register_proxy(app)
     register_extensions(app)
     register_parameters(app)  # before the blueprints' routes use <id:...>
     init_sending(app)
     register_blueprints(app)
     register_access_rules(app)
     register_template_helpers(app)
+    init_browser_policy(app)
     register_error_handlers(app)
     register_commands(app)
     register_scheduler_start(app)
@@ -67,6 +72,17 @@ def register_scheduler_start(app: Flask) -> None:
                 start_scheduler(app)
 
 
+def register_proxy(app: Flask) -> None:
+    """Behind ``SMSCO_PROXY_HOPS`` trusted reverse proxies, take the client's address and
+    scheme from their X-Forwarded-For/-Proto headers, so the login limit counts real
+    clients rather than the proxy. Off (0) by default: without a proxy those headers
+    come from the client and must not be believed.
+    """
+    hops = app.config.get("SMSCO_PROXY_HOPS", 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``extensions.py``."""
     from . import models  # noqa: F401 - models must be imported before migrations look
@@ -79,7 +95,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_throttle(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -74,6 +74,8 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_MAX_SCHEDULE_DAYS": int(env("SMSCO_MAX_SCHEDULE_DAYS") or 365),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
+        "SMSCO_PROXY_HOPS": max(0, int(env("SMSCO_PROXY_HOPS") or 0)),
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -88,6 +88,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Stored in each session at login; bumped by logout, password reset and disable,
+    # which ends every session made before (even a copied cookie).
+    session_version: Mapped[int] = mapped_column(default=0)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -17,10 +17,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Contact, ContactGroup
+from ..models import Contact, ContactGroup, User
 from ..params import arg_int, bounded_int
 from ..ui.confirm import ask_first
 from ..ui.exports import export_response
@@ -37,6 +36,10 @@ CONTACT_DELETE_DETAIL = _l("Its fields and group memberships go too; messages al
                            "in the history.")
 GROUP_DELETE_DETAIL = _l("Its contacts are kept.")
 OPT_OUT_REMOVE_DETAIL = _l("The number will receive marketing messages again.")
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
 
 
 # -- contacts ----------------------------------------------------------------------
@@ -66,7 +69,7 @@ def new_contact():
         form.add_blank_rows(1)
     elif form.validate():
         _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
-                                           form.groups.data or [])
+                                           form.groups.data or [], by=_actor())
         flash("Contact added." if created else
               "This number was already a contact: its fields were updated.", "success")
         return redirect(url_for("contacts.contacts"))
@@ -87,7 +90,7 @@ def edit_contact(contact_id: int):
     elif form.validate():
         try:
             services.save_contact(contact, form.phone.normalized, form.field_values(),
-                                  form.groups.data or [])
+                                  form.groups.data or [], by=_actor())
         except ValueError as error:
             form.phone.errors = [str(error)]
         else:
@@ -103,7 +106,7 @@ def delete_contact(contact_id: int):
                               _("Yes, delete the contact"), CONTACT_DELETE_DETAIL,
                               back=url_for("contacts.contacts"))):
         return question
-    services.delete_contact(contact)
+    services.delete_contact(contact, by=_actor())
     flash("Contact deleted.", "success")
     return redirect(url_for("contacts.contacts"))
 
@@ -126,11 +129,11 @@ def groups():
     form = GroupForm()
     if form.validate_on_submit():
         name = form.name.data.strip()
-        if db.session.scalar(select(ContactGroup).where(ContactGroup.name == name)):
-            form.name.errors = ["A group with this name exists."]
+        try:
+            services.create_group(name, by=_actor())
+        except ValueError as error:
+            form.name.errors = [str(error)]
         else:
-            db.session.add(ContactGroup(name=name))
-            db.session.commit()
             flash(f"Group {name!r} created.", "success")
             return redirect(url_for("contacts.groups"))
     return render_template("contacts/groups.html", form=form, groups=services.groups(),
@@ -144,8 +147,7 @@ def delete_group(group_id: int):
                               _("Yes, delete the group"), GROUP_DELETE_DETAIL,
                               back=url_for("contacts.groups"))):
         return question
-    db.session.delete(group)
-    db.session.commit()
+    services.delete_group(group, by=_actor())
     flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
     return redirect(url_for("contacts.groups"))
 
@@ -184,7 +186,7 @@ def import_map(token: str):
         columns, error = _columns_from_form(sheet.width, sheet.has_header)
         if columns is not None:
             group = _target_group()
-            result = services.import_contacts(path, columns, group)
+            result = services.import_contacts(path, columns, group, by=_actor())
             path.unlink(missing_ok=True)
             counts = [ngettext("%(num)d added", "%(num)d added", result.added),
                       ngettext("%(num)d updated", "%(num)d updated", result.updated),
@@ -225,12 +227,7 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
 def _target_group() -> ContactGroup | None:
     new_name = (request.form.get("new_group") or "").strip()[:120]
     if new_name:
-        group = db.session.scalar(select(ContactGroup).where(ContactGroup.name == new_name))
-        if group is None:
-            group = ContactGroup(name=new_name)
-            db.session.add(group)
-            db.session.commit()
-        return group
+        return services.group_named(new_name, by=_actor())
     group_id = bounded_int(request.form.get("group"))
     return db.session.get(ContactGroup, group_id) if group_id else None
 
@@ -263,8 +260,7 @@ def opt_outs():
     """The opt-out list, with a form to add one number."""
     form = OptOutForm()
     if form.validate_on_submit():
-        added = services.add_opt_outs([form.phone.normalized], form.reason.data,
-                                      current_user._get_current_object())
+        added = services.opt_out(form.phone.normalized, form.reason.data, by=_actor())
         flash("Number opted out." if added else "This number was already opted out.",
               "success")
         return redirect(url_for("contacts.opt_outs"))
@@ -284,8 +280,7 @@ def import_opt_outs():
     try:
         path = upload_path(save_upload(upload.file.data))
         result = services.import_opt_outs(path, ColumnMap.for_sheet(inspect(path)),
-                                          request.form.get("reason"),
-                                          current_user._get_current_object())
+                                          request.form.get("reason"), _actor())
     except ImportFileError as error:
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
@@ -307,7 +302,7 @@ def remove_opt_out():
                               _("Yes, remove it"), OPT_OUT_REMOVE_DETAIL,
                               back=url_for("contacts.opt_outs"))):
         return question
-    if services.remove_opt_out(number):
+    if services.remove_opt_out(number, by=_actor()):
         flash("The number may receive marketing messages again.", "success")
     return redirect(url_for("contacts.opt_outs"))
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from smsco.errors import ValidationError
 from smsco.phones import normalize
 
 from ..database import escape_like
 from ..extensions import db
-from ..models import Contact, ContactGroup, OptOut, User, contact_group_member, utcnow
+from ..models import Contact, ContactGroup, OptOut, User, audit, contact_group_member, utcnow
 from ..ui.exports import Table, phone_cell
 from ..ui.formatting import local_iso
 from .importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
@@ -125,8 +126,43 @@ def group_sizes() -> dict[int, int]:
     return dict(rows)
 
 
+def create_group(name: str, by: User | None) -> ContactGroup:
+    """A new, empty group; ``ValueError`` when the name is taken."""
+    group = ContactGroup(name=name)
+    db.session.add(group)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # the name exists (perhaps made a moment ago)
+        db.session.rollback()
+        raise ValueError("A group with this name exists.") from error
+    audit(by, "group_add", detail=f"Created group {name!r}")
+    db.session.commit()
+    return group
+
+
+def group_named(name: str, by: User | None) -> ContactGroup:
+    """The group with this name, created (and audited) if there is none yet."""
+    group = db.session.scalar(select(ContactGroup).where(ContactGroup.name == name))
+    if group is not None:
+        return group
+    try:
+        return create_group(name, by)
+    except ValueError:  # made by a parallel request meanwhile
+        return db.session.scalar(select(ContactGroup).where(ContactGroup.name == name))
+
+
+def delete_group(group: ContactGroup, by: User | None) -> None:
+    """Delete a group; its contacts are kept."""
+    members = db.session.scalar(select(func.count()).select_from(contact_group_member)
+                                .where(contact_group_member.c.group_id == group.id))
+    audit(by, "group_delete",
+          detail=f"Deleted group {group.name!r} ({members} members, contacts kept)")
+    db.session.delete(group)
+    db.session.commit()
+
+
 def save_contact(contact: Contact | None, phone: str, fields: dict[str, str],
-                 group_ids: list[int]) -> tuple[Contact, bool]:
+                 group_ids: list[int], by: User | None = None) -> tuple[Contact, bool]:
     """Create or update a contact; ``(contact, created)``. An existing number is merged into."""
     existing = db.session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None and existing is not None:
@@ -137,14 +173,21 @@ def save_contact(contact: Contact | None, phone: str, fields: dict[str, str],
     if created:
         contact = Contact(phone=phone, fields={})
         db.session.add(contact)
+    was = contact.phone
     contact.phone, contact.fields = phone, dict(fields)
     contact.groups = list(db.session.scalars(
         select(ContactGroup).where(ContactGroup.id.in_(group_ids)))) if group_ids else []
+    if created:
+        audit(by, "contact_add", detail=f"Added contact {phone}")
+    else:
+        renamed = f" (was {was})" if was != phone else ""
+        audit(by, "contact_edit", detail=f"Saved contact {phone}{renamed}")
     db.session.commit()
     return contact, created
 
 
-def delete_contact(contact: Contact) -> None:
+def delete_contact(contact: Contact, by: User | None = None) -> None:
+    audit(by, "contact_delete", detail=f"Deleted contact {contact.phone}")
     db.session.delete(contact)
     db.session.commit()
 
@@ -162,8 +205,14 @@ class ImportResult:
     duplicates: int
     report_token: str | None
 
+    def counts(self) -> str:
+        """The counts in words, for the audit log."""
+        return (f"{self.added} added, {self.updated} updated, {self.invalid} invalid, "
+                f"{self.duplicates} duplicates")
 
-def import_contacts(path: Path, columns: ColumnMap, group: ContactGroup | None) -> ImportResult:
+
+def import_contacts(path: Path, columns: ColumnMap, group: ContactGroup | None,
+                    by: User | None = None) -> ImportResult:
     """Add or update one contact per valid row, in chunks; rows added to ``group`` if given."""
     tally = Tally()
     added = updated = 0
@@ -176,8 +225,12 @@ def import_contacts(path: Path, columns: ColumnMap, group: ContactGroup | None) 
     if chunk:
         a, u = _import_chunk(chunk, group)
         added, updated = added + a, updated + u
-    return ImportResult(added, updated, len(tally.invalid), tally.duplicates,
-                        save_report(tally.invalid))
+    result = ImportResult(added, updated, len(tally.invalid), tally.duplicates,
+                          save_report(tally.invalid))
+    into = f" into group {group.name!r}" if group is not None else ""
+    audit(by, "contact_import", detail=f"Imported contacts{into}: {result.counts()}")
+    db.session.commit()
+    return result
 
 
 def _import_chunk(rows: list[ParsedRow], group: ContactGroup | None) -> tuple[int, int]:
@@ -277,6 +330,15 @@ def add_opt_outs(phones: list[str], reason: str | None, user: User | None) -> in
     return len(new)
 
 
+def opt_out(phone: str, reason: str | None, by: User | None) -> bool:
+    """Opt one number out (audited); False when it already was."""
+    added = add_opt_outs([phone], reason, by)
+    audit(by, "opt_out_add",
+          detail=f"Opted out {phone}" + ("" if added else " (already opted out)"))
+    db.session.commit()
+    return bool(added)
+
+
 def import_opt_outs(path: Path, columns: ColumnMap, reason: str | None,
                     user: User | None) -> ImportResult:
     """Opt out every valid number of a file (in chunks)."""
@@ -287,14 +349,20 @@ def import_opt_outs(path: Path, columns: ColumnMap, reason: str | None,
             added, chunk = added + add_opt_outs(chunk, reason, user), []
     if chunk:
         added += add_opt_outs(chunk, reason, user)
-    return ImportResult(added, tally.valid - added, len(tally.invalid), tally.duplicates,
-                        save_report(tally.invalid))
-
-
-def remove_opt_out(phone: str) -> int:
-    removed = db.session.execute(delete(OptOut).where(OptOut.phone == phone)).rowcount
+    result = ImportResult(added, tally.valid - added, len(tally.invalid), tally.duplicates,
+                          save_report(tally.invalid))
+    audit(user, "opt_out_import", detail=f"Imported opt-outs: {result.counts()}")
     db.session.commit()
-    return removed or 0
+    return result
+
+
+def remove_opt_out(phone: str, by: User | None = None) -> int:
+    """Take a number off the opt-out list (audited when it was on it)."""
+    removed = db.session.execute(delete(OptOut).where(OptOut.phone == phone)).rowcount or 0
+    if removed:
+        audit(by, "opt_out_remove", detail=f"Removed {phone} from the opt-out list")
+    db.session.commit()
+    return removed
 
 
 def opt_outs_table() -> Table:
