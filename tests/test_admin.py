@@ -210,8 +210,8 @@ def test_audit_page_is_keyset_paginated(app, logged_in, users):
 def audit_rows(html: str) -> list[tuple[str, str, str]]:
     """(action code, concerns cell, detail) per row of the audit table."""
     body = html.split("<tbody>")[1].split("</tbody>")[0]
-    return re.findall(r'<td data-action="(\w+)">[^<]*</td>\s*<td class="nowrap">(.*?)</td>\s*'
-                      r'<td>([^<]*)</td>', body, re.S)
+    return re.findall(r'<td [^>]*data-action="(\w+)">[^<]*</td>\s*<td class="nowrap"[^>]*>(.*?)'
+                      r'</td>\s*<td[^>]*>([^<]*)</td>', body, re.S)
 
 
 @pytest.fixture

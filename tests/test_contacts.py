@@ -224,6 +224,25 @@ def test_groups_create_and_delete(app, logged_in):
         ("group_delete", "Deleted group 'Clients' (0 members, contacts kept)")]
 
 
+def test_groups_are_checkboxes_and_several_can_be_chosen(app, logged_in):
+    with app.app_context():
+        db.session.add_all([ContactGroup(name="Clients"), ContactGroup(name="Staff")])
+        db.session.commit()
+        ids = dict(db.session.execute(db.select(ContactGroup.name, ContactGroup.id)).all())
+    box = r'<input (checked )?id="groups-\d" name="groups" type="checkbox" value="\d+">'
+    for page in ("/contacts/new", "/bulk"):  # choosing several needs no Ctrl-click
+        html = logged_in.get(page).get_data(as_text=True)
+        assert len(re.findall(box, html)) == 2, page
+        assert "<legend>Groups</legend>" in html and "multiple" not in html
+    logged_in.post("/contacts/new", data={"phone": "599445448",
+                                          "groups": [ids["Clients"], ids["Staff"]]})
+    assert contacts(app)["995599445448"][1] == ["Clients", "Staff"]
+    with app.app_context():
+        contact_id = db.session.scalar(db.select(Contact.id))
+    edit = logged_in.get(f"/contacts/{contact_id}/edit").get_data(as_text=True)
+    assert re.findall(box, edit) == ["checked "] * 2
+
+
 def test_opt_outs_add_import_remove_export(app, logged_in):
     web = logged_in
     web.post("/contacts/opt-outs", data={"phone": "599 44 54 48", "reason": "asked"})

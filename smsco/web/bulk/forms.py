@@ -11,7 +11,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -23,6 +22,7 @@ from smsco import text
 from ..compose.forms import SendOptionsForm
 from ..contacts.importing import EXTENSIONS
 from ..params import form_id
+from ..ui.fields import CheckboxListField
 from .campaigns import PLACEHOLDER
 
 #: The last column a spreadsheet can have (XFD, counted from 0).
@@ -36,7 +36,7 @@ class BulkForm(SendOptionsForm):
 
     # Empty: named after its file or groups and the date (the route fills it in).
     name = StringField("Campaign name", validators=[Optional(), Length(max=120)])
-    groups = SelectMultipleField("Groups", coerce=form_id, validate_choice=False)
+    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
         FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
     file_token = HiddenField()

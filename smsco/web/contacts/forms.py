@@ -6,13 +6,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
+from wtforms import FieldList, Form, FormField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco.phones import normalize
 
 from ..params import form_id
+from ..ui.fields import CheckboxListField
 from .importing import EXTENSIONS, field_name
 
 #: Empty name/value rows a contact form offers for new fields.
@@ -39,7 +40,7 @@ class ContactForm(FlaskForm):
     phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     custom = FieldList(FormField(FieldRow), label=_l("Other fields"), max_entries=100)
-    groups = SelectMultipleField("Groups", coerce=form_id, validate_choice=False)
+    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
 
     def validate_phone(self, field) -> None:
         _normalized(field)
