@@ -1,5 +1,5 @@
-/* Bulk send and campaign pages: live campaign progress (polls JSON every 2 s until done),
- * a confirm before cancelling, and one submit per "Send to all" click. */
+/* Bulk send and campaign pages: live campaign progress (polls JSON every 2 s until done)
+ * and one submit per "Send to all" click. (Cancelling asks through confirm.js.) */
 (function () {
   "use strict";
   var INTERVAL_MS = 2000;
@@ -28,6 +28,10 @@
       wait.hidden = !data.quiet_until;
       setField(root, "quiet_until", data.quiet_until || "");
     }
+    Object.keys(data.actions || {}).forEach(function (name) {
+      var slot = root.querySelector('[data-action="' + name + '"]');
+      if (slot) { slot.hidden = !data.actions[name]; }
+    });
     root.setAttribute("data-finished", data.finished ? "true" : "false");
   }
 
@@ -46,15 +50,6 @@
     if (root.getAttribute("data-finished") !== "true") { window.setTimeout(tick, INTERVAL_MS); }
   }
 
-  function confirmForms() {
-    var forms = document.querySelectorAll("form[data-confirm]");
-    for (var i = 0; i < forms.length; i++) {
-      forms[i].addEventListener("submit", function (event) {
-        if (!window.confirm(this.getAttribute("data-confirm"))) { event.preventDefault(); }
-      });
-    }
-  }
-
   function oneSend(form) {
     // The idempotency key makes a second submit harmless; this only spares the round trip.
     form.addEventListener("submit", function (event) {
@@ -69,7 +64,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.querySelector("[data-campaign-live]");
     if (live) { pollCampaign(live); }
-    confirmForms();
     var form = document.querySelector("form[data-bulk-form]");
     if (form) { oneSend(form); }
   });

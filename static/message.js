@@ -41,7 +41,9 @@
     this.proposalCount = root.querySelector("[data-proposal-count]");
     this.placeholderWarning = root.querySelector("[data-placeholder-warning]");
     this.templateSelect = root.querySelector("[data-template-select]");
-    this.footerToggle = root.querySelector("[data-footer-toggle]");
+    this.footerToggle = root.querySelector("[data-footer-toggle]") ||
+      (root.dataset.footerFrom ? document.querySelector(root.dataset.footerFrom) : null);
+    this.showCost = root.dataset.cost !== "off";
     var source = root.dataset.recipientCountFrom;
     this.recipientSource = source ? document.querySelector(source) : null;
     this.balance = root.dataset.balance === "" || root.dataset.balance === undefined
@@ -58,7 +60,13 @@
     this.input.addEventListener("input", function () { self.hideProposal(); later(); });
     if (this.recipientSource) { this.recipientSource.addEventListener("input", later); }
     document.addEventListener("message-field:refresh", later);
-    if (this.footerToggle) { this.footerToggle.addEventListener("change", later); }
+    if (this.footerToggle && this.footerToggle.type === "radio") {
+      // Choosing another radio of the group changes no event on this one.
+      document.querySelectorAll('input[name="' + this.footerToggle.name + '"]')
+        .forEach(function (radio) { radio.addEventListener("change", later); });
+    } else if (this.footerToggle) {
+      this.footerToggle.addEventListener("change", later);
+    }
     if (this.style) {
       this.style.addEventListener("change", function () {
         if (!self.proposal.hidden) { self.propose(); } else { later(); }
@@ -165,15 +173,14 @@
     add(" · ");
     add(String(result.parts), "data-parts", result.parts);
     add(result.parts === 1 ? " part" : " parts");
-    add(" · ");
-    add(gel(total), "data-cost", total);
-    if (recipients === null) {
-      add(" per recipient");
-    } else {
-      add(" for " + plural(recipients, "recipient", "recipients"));
+    if (this.showCost) {
+      add(" · ");
+      add(gel(total), "data-cost", total);
+      add(recipients === null ? " per recipient"
+        : " for " + plural(recipients, "recipient", "recipients"));
     }
     var warnings = [];
-    if (this.balance !== null && recipients !== null) {
+    if (this.showCost && this.balance !== null && recipients !== null) {
       var left = this.balance - total;
       add(" · leaves ");
       add(gel(left), "data-leaves", left);

@@ -284,7 +284,8 @@ def test_an_administrators_change_ends_the_users_sessions(app, web, users, chang
         new_password = "brand-new-password"
     else:
         for action in ("disable", "enable"):
-            admin.post(f"{target}/{action}", data={"csrf_token": csrf_token(admin, "/")})
+            admin.post(f"{target}/{action}", data={"csrf_token": csrf_token(admin, "/"),
+                                                   "confirmed": "1"})
         new_password = OPERATOR_PASSWORD
     assert get_user(app, "olga")["active"]
     for client in (web, thief):

@@ -65,8 +65,9 @@ def test_admin_adds_and_disables_an_operator(live_server, page, users):
 
     row = page.get_by_role("row").filter(has_text="nino")
     row.get_by_role("button", name="Disable").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, disable").click()
     expect(page.get_by_text("Disabled nino.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="nino").get_by_text("Disabled")).to_be_visible()
 
     page.get_by_role("link", name="Audit log").click()
-    expect(page.get_by_role("cell", name="user_disable")).to_be_visible()
+    expect(page.get_by_role("cell", name="Account disabled")).to_be_visible()

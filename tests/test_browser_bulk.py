@@ -68,8 +68,8 @@ def test_cancel_a_running_campaign(server, gateway, page, tmp_path, live_app):
     page.get_by_role("button", name="Preview").click()
     page.get_by_role("button", name="Send to all").click()
     expect(page).to_have_url(re.compile(r"/campaigns/\d+$"))
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the campaign").click()
     expect(page.get_by_text(re.compile(r"Campaign cancelled: \d+ messages"))).to_be_visible()
     canceled = int(page.locator('[data-state-count="canceled"]').inner_text())
     assert 0 < canceled <= 60

@@ -75,6 +75,7 @@ def test_a_held_message_is_cancelled_and_never_sent(server, app, gateway, page):
     compose(page, server, "599445448", "Cancel me", send_at=later)
     expect(page).to_have_url(re.compile(r"/messages/\d+"))
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the message").click()
     expect(page.get_by_text("Canceled").first).to_be_visible()
     # Its time comes; a message written after it goes out, and it does not.
     with app.app_context():

@@ -42,7 +42,7 @@ def setup(app, tmp_path):
 
 def form(**changes):
     data = {"name": "Spring sale", "message": "Hello {name} from {city}", "sender": "",
-            "marketing": "y", "key": "key-1", "action": "preview"}
+            "kind": "marketing", "key": "key-1", "action": "preview"}
     data.update(changes)
     return data
 
@@ -183,7 +183,7 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
         group_id = group.id
     response = logged_in.post("/bulk", data=form(
         groups=str(group_id), pasted="599 44 54 48\n555123456", action="send",
-        message="Hi {name}", marketing=""))
+        message="Hi {name}", kind="transactional"))
     assert response.status_code == 302
     with app.app_context():
         bodies = dict(db.session.execute(select(Message.recipient, Message.body)).all())
@@ -192,12 +192,26 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
     assert not campaign.marketing and not campaign.quiet_hours
 
 
-def test_transactional_ignores_quiet_hours(app, logged_in):
-    logged_in.post("/bulk", data=form(pasted="599445448", action="send", transactional="y"))
+def test_transactional_ignores_quiet_hours_and_opt_outs(app, logged_in):
+    opt_out(app, "995599445448")
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send", kind="transactional"))
     with app.app_context():
         campaign = db.session.scalar(select(Campaign))
-        assert campaign.marketing and not campaign.quiet_hours
-        assert db.session.scalar(select(Message.quiet_hours)) is False
+        assert not campaign.marketing and not campaign.quiet_hours
+        assert db.session.execute(select(Message.quiet_hours, Message.state)).one() == (
+            False, State.QUEUED)
+
+
+def test_marketing_and_transactional_are_one_choice(app, logged_in):
+    html = logged_in.get("/bulk").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="kind"[^>]*>', html)
+    assert len(radios) == 2 and all('type="radio"' in r for r in radios)
+    assert "checked" in radios[0] and 'value="marketing"' in radios[0]
+    assert 'name="marketing"' not in html and 'name="transactional"' not in html
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send"))
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        assert campaign.marketing and campaign.quiet_hours
 
 
 def test_nothing_to_send_and_bad_message_are_explained(app, logged_in):
@@ -221,7 +235,8 @@ def test_the_balance_stops_send_to_all(app, logged_in):
 
 
 def make_campaign(app, logged_in, numbers="599445448, 555123456, 577112233"):
-    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send", marketing=""))
+    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send",
+                                               kind="transactional"))
     with app.app_context():
         return db.session.scalar(select(Campaign.id)), response.headers["Location"]
 
@@ -240,7 +255,8 @@ def test_pause_resume_cancel(app, logged_in):
     assert data["counts"]["paused"] == 3 and data["paused"] and data["percent"] == 0
     logged_in.post(f"/campaigns/{campaign_id}/resume")
     assert states(app, campaign_id) == [State.QUEUED] * 3
-    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", follow_redirects=True)
+    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", data={"confirmed": "1"},
+                              follow_redirects=True)
     assert "3 messages will not be sent" in response.get_data(as_text=True)
     assert states(app, campaign_id) == [State.CANCELED] * 3
     assert "cancelled" in logged_in.post(f"/campaigns/{campaign_id}/resume",
@@ -254,7 +270,7 @@ def test_resend_failed_and_results_export_is_formula_safe(app, logged_in):
                            .values(state=State.FAILED, error_text="=HYPERLINK(\"x\")"))
         db.session.commit()
     response = logged_in.post(f"/campaigns/{campaign_id}/resend-failed", follow_redirects=True)
-    assert "1 failed messages queued again" in response.get_data(as_text=True)
+    assert "1 failed message queued again" in response.get_data(as_text=True)
     with app.app_context():
         resent = db.session.scalar(select(Message).where(Message.resend_of_id.is_not(None)))
         assert resent.recipient == "995599445448" and resent.campaign_id == campaign_id

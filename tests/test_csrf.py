@@ -139,6 +139,9 @@ class Post:
         return web.post(self.url, data=data, content_type="multipart/form-data")
 
 
+# Destructive actions ask first (ui/confirm.py); "Yes" on that page posts this.
+CONFIRMED = {"confirmed": "1"}
+
 CASES = {
     "auth.setup": lambda w: Post("/setup", {"username": "boss", "password": "long-enough-pw",
                                             "confirm": "long-enough-pw"}, anonymous=True),
@@ -149,7 +152,7 @@ CASES = {
     "admin.users": lambda w: Post("/admin/users", {"username": "mallory",
                                                    "password": "long-enough-pw",
                                                    "role": "admin"}),
-    "admin.disable": lambda w: Post(f"/admin/users/{w.users['olga']}/disable", {}),
+    "admin.disable": lambda w: Post(f"/admin/users/{w.users['olga']}/disable", CONFIRMED),
     "admin.enable": lambda w: Post(f"/admin/users/{w.users['dato']}/enable", {}),
     "admin.change_role": lambda w: Post(f"/admin/users/{w.users['olga']}/role",
                                         {"role": "admin"}),
@@ -161,21 +164,21 @@ CASES = {
     "compose.edit": lambda w: Post(f"/messages/{w.held}/edit", {
         "recipients": "599000001", "message": "Changed", "schedule_mode": "held",
         "send_at": (utcnow() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")}),
-    "history.cancel": lambda w: Post(f"/messages/{w.held}/cancel", {}),
+    "history.cancel": lambda w: Post(f"/messages/{w.held}/cancel", CONFIRMED),
     "history.resend": lambda w: Post(f"/messages/{w.failed}/resend", {}),
     "history.check_status": lambda w: Post(f"/messages/{w.sent}/check", {}),
     "bulk.bulk": lambda w: Post("/bulk", {"name": "Sale", "message": "Hi", "pasted": "599445448",
                                           "key": "bulk-key", "action": "send"}),
     "bulk.pause": lambda w: Post(f"/campaigns/{w.running}/pause", {}),
     "bulk.resume": lambda w: Post(f"/campaigns/{w.paused}/resume", {}),
-    "bulk.cancel": lambda w: Post(f"/campaigns/{w.running}/cancel", {}),
+    "bulk.cancel": lambda w: Post(f"/campaigns/{w.running}/cancel", CONFIRMED),
     "bulk.resend_failed": lambda w: Post(f"/campaigns/{w.running}/resend-failed", {}),
     "contacts.new_contact": lambda w: Post("/contacts/new", {"phone": "599445448"}),
     "contacts.edit_contact": lambda w: Post(f"/contacts/{w.contact}/edit",
                                             {"phone": "599000004", "name": "Changed"}),
-    "contacts.delete_contact": lambda w: Post(f"/contacts/{w.contact}/delete", {}),
+    "contacts.delete_contact": lambda w: Post(f"/contacts/{w.contact}/delete", CONFIRMED),
     "contacts.groups": lambda w: Post("/contacts/groups", {"name": "Friends"}),
-    "contacts.delete_group": lambda w: Post(f"/contacts/groups/{w.group}/delete", {}),
+    "contacts.delete_group": lambda w: Post(f"/contacts/groups/{w.group}/delete", CONFIRMED),
     "contacts.import_upload": lambda w: Post("/contacts/import", {"file": csv_file()}),
     "contacts.import_map": lambda w: Post(f"/contacts/import/{w.upload_token}",
                                           {"column-0": "__phone__"}),
@@ -183,11 +186,11 @@ CASES = {
     "contacts.import_opt_outs": lambda w: Post("/contacts/opt-outs/import",
                                                {"import-file": csv_file()}),
     "contacts.remove_opt_out": lambda w: Post("/contacts/opt-outs/remove",
-                                              {"phone": "995599000005"}),
+                                              {"phone": "995599000005", **CONFIRMED}),
     "templates.add": lambda w: Post("/templates/new", {"name": "New", "message": "Hi"}),
     "templates.edit": lambda w: Post(f"/templates/{w.template}/edit",
                                      {"name": "Greeting", "message": "Changed"}),
-    "templates.delete": lambda w: Post(f"/templates/{w.template}/delete", {}),
+    "templates.delete": lambda w: Post(f"/templates/{w.template}/delete", CONFIRMED),
     "api_pages.key_list": lambda w: Post("/api-keys", {"name": "Shop", "owner": w.users["admin"]}),
     "api_pages.revoke": lambda w: Post(f"/api-keys/{w.api_key}/revoke", {}),
     "api_pages.webhook": lambda w: Post(f"/api-keys/{w.api_key}/webhook",
@@ -316,9 +319,11 @@ def pages(world: World) -> list[str]:
 
 
 # Pages that are not HTML for people: data for scripts, downloads, static files.
-NOT_PAGES = {"history.updates", "history.export_csv", "bulk.campaign_progress",
-             "bulk.campaign_csv", "contacts.export_contacts", "contacts.export_opt_outs",
-             "contacts.invalid_rows", "reports.export", "static"}
+NOT_PAGES = {"history.updates", "history.export_csv", "history.export_xlsx",
+             "bulk.campaign_progress", "bulk.campaign_csv", "bulk.campaign_xlsx",
+             "contacts.export_contacts", "contacts.export_contacts_xlsx",
+             "contacts.export_opt_outs", "contacts.invalid_rows", "admin.audit_csv",
+             "reports.export", "static"}
 
 
 def test_the_page_list_covers_every_page(app, world):

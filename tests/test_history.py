@@ -44,7 +44,8 @@ def act(web, message_id: int, action: str, **kwargs):
     """POST one of the message page's actions with the session's CSRF token."""
     with web.application.app_context():
         token = csrf_token(web)
-    return web.post(f"/messages/{message_id}/{action}", data={"csrf_token": token}, **kwargs)
+    return web.post(f"/messages/{message_id}/{action}",
+                    data={"csrf_token": token, "confirmed": "1"}, **kwargs)
 
 
 def row_ids(html: str) -> list[int]:
@@ -199,16 +200,23 @@ def test_keyset_pages_have_no_gaps_or_duplicates(app, logged_in, users):
 # -- CSV -------------------------------------------------------------------------------
 
 
+def csv_rows(reply) -> list[dict[str, str]]:
+    """An export as Excel reads it: UTF-8 after the byte-order mark, then CSV."""
+    data = reply.get_data()
+    assert data.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
 def test_csv_export_of_the_filtered_view(logged_in, seeded):
     reply = logged_in.get("/history.csv?sender=Shop")
     assert reply.status_code == 200
-    assert reply.mimetype == "text/csv"
+    assert reply.mimetype == "text/csv" and reply.mimetype_params["charset"] == "utf-8"
     assert re.search(r'filename="smsco-history-\d{4}-\d{2}-\d{2}\.csv"',
                      reply.headers["Content-Disposition"])
-    rows = list(csv.DictReader(io.StringIO(reply.get_data(as_text=True))))
+    rows = csv_rows(reply)
     assert [int(r["id"]) for r in rows] == [seeded["sent"], seeded["queued"]]
     sent = rows[0]
-    assert sent["recipient"] == "995599000002"
+    assert sent["recipient"] == "+995 599 00 00 02"  # spaces: Excel keeps it as text
     assert sent["operator"] == "olga"
     assert sent["state"] == "sent"
     assert sent["gateway_status"] == "In process"
@@ -220,13 +228,14 @@ def test_csv_export_of_the_filtered_view(logged_in, seeded):
 
 
 def test_csv_export_streams_in_batches(app, logged_in):
-    from smsco.web.history.export import generate_csv
+    from smsco.web.history.export import history_table
     from smsco.web.history.queries import HistoryFilters
+    from smsco.web.ui.exports import csv_chunks
 
     with app.app_context():
         db.session.add_all(Message(recipient=NUMBER, body=f"m{n}") for n in range(12))
         db.session.commit()
-        chunks = list(generate_csv(HistoryFilters(), batch_size=5))
+        chunks = list(csv_chunks(history_table(HistoryFilters(), batch_size=5)))
     assert len(chunks) == 1 + 3
     ids = [int(line.split(",")[0]) for line in "".join(chunks).splitlines()[1:]]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 12
@@ -237,8 +246,26 @@ def test_csv_export_streams_in_batches(app, logged_in):
 def test_csv_neutralizes_formulas(app, logged_in, body):
     with app.app_context():
         add_message(body=body)
-    rows = list(csv.DictReader(io.StringIO(logged_in.get("/history.csv").get_data(as_text=True))))
-    assert rows[0]["message"] == "'" + body
+    assert csv_rows(logged_in.get("/history.csv"))[0]["message"] == "'" + body
+
+
+def test_xlsx_export_keeps_text_as_text_and_numbers_as_numbers(app, logged_in):
+    import openpyxl
+
+    with app.app_context():
+        add_message(body="=1+2 გამარჯობა\x01", credits=5)
+    reply = logged_in.get("/history.xlsx")
+    assert reply.status_code == 200 and reply.mimetype.endswith("spreadsheetml.sheet")
+    assert re.search(r'filename=smsco-history-\d{4}-\d{2}-\d{2}\.xlsx',
+                     reply.headers["Content-Disposition"])
+    sheet = openpyxl.load_workbook(io.BytesIO(reply.get_data())).active
+    header, row = ([cell for cell in line] for line in sheet.iter_rows(max_row=2))
+    assert [c.value for c in header][:4] == ["id", "created_at", "sent_at", "recipient"]
+    cells = dict(zip([c.value for c in header], row, strict=True))
+    assert cells["recipient"].value == "+995 599 44 54 48"
+    assert cells["recipient"].number_format == "@"
+    assert cells["message"].value == "=1+2 გამარჯობა" and cells["message"].data_type == "s"
+    assert cells["credits"].value == 5 and cells["credits"].data_type == "n"
 
 
 # -- live updates ------------------------------------------------------------------------
@@ -263,8 +290,10 @@ def test_updates_json(app, logged_in, seeded):
 
 def test_table_rows_carry_what_the_script_needs(logged_in, seeded):
     html = logged_in.get("/history").get_data(as_text=True)
-    assert f'<tr data-id="{seeded["sent"]}" data-final="false">' in html
-    assert f'<tr data-id="{seeded["delivered"]}" data-final="true">' in html
+    assert f'<tr data-id="{seeded["sent"]}" data-final="false" data-state="sent">' in html
+    assert (f'<tr data-id="{seeded["delivered"]}" data-final="true" data-state="delivered">'
+            in html)
+    assert '<td class="phone" data-label="Recipient"><a' in html  # never breaks across lines
     assert 'data-cell="status"' in html and 'data-cell="sent_at"' in html
     assert "history.js" in html
     assert logged_in.get("/static/history.js").status_code == 200

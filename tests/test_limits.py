@@ -91,7 +91,7 @@ def bulk_form(app, tmp_path):
     app.config["SMSCO_QUIET_RULE"] = None
 
     def form(**changes):
-        return {"name": "Sale", "message": "Hello {name}", "sender": "", "marketing": "",
+        return {"name": "Sale", "message": "Hello {name}", "sender": "", "kind": "transactional",
                 "key": "key-1", "action": "send", "pasted": "599445448", **changes}
     return form
 

@@ -248,16 +248,17 @@ def test_a_huge_group_in_a_form_is_a_form_error(logged_in, present):
 
 
 def test_the_history_export_builds_its_query_before_the_stream_starts(app, monkeypatch):
-    """A filter that cannot be used fails when the route calls ``generate_csv``, before its 200."""
+    """A filter that cannot be used fails when the route calls ``history_table``, before its
+    200."""
     from smsco.web.history import queries
-    from smsco.web.history.export import generate_csv
+    from smsco.web.history.export import history_table
 
     def unusable(filters, statement):
         raise OverflowError("date value out of range")
 
     monkeypatch.setattr(queries, "filtered", unusable)
     with app.app_context(), pytest.raises(OverflowError):
-        generate_csv(queries.HistoryFilters())
+        history_table(queries.HistoryFilters())
 
 
 def test_nul_characters_never_reach_the_database(app, logged_in, present):

@@ -135,7 +135,8 @@ def test_admin_manages_shared_templates(app, logged_in, users):
     assert logged_in.post(f"/templates/{template_id}/edit", data={
         "name": "tmp2", "message": "y", "shared": "y"}).status_code == 302
     assert templates(app)["tmp2"] == ("y", None)
-    assert logged_in.post(f"/templates/{template_id}/delete").status_code == 302
+    assert logged_in.post(f"/templates/{template_id}/delete",
+                          data={"confirmed": "1"}).status_code == 302
     assert "tmp2" not in templates(app)
     page = logged_in.get("/templates/").get_data(as_text=True)
     assert "Promo" in page and "Shared" in page

@@ -321,22 +321,23 @@ def test_every_export_header_is_neutralized(app, logged_in):
                                                              "@cmd": "x"}))
         db.session.commit()
     lines = logged_in.get("/contacts.csv").get_data(as_text=True).splitlines()
-    assert lines[0] == "phone,name,city,'=HYPERLINK(1),'@cmd,groups"
-    assert lines[2] == "995555123456,,,'=1+2,x,"
+    assert lines[0] == "\ufeffphone,name,city,'=HYPERLINK(1),'@cmd,groups"  # BOM: Excel reads UTF-8
+    assert lines[2] == "+995 555 12 34 56,,,'=1+2,x,"  # a phone Excel keeps as text
 
 
 def test_the_contacts_export_is_linear_in_field_names(app):
     """40,000 distinct field names: list lookups made the header alone take minutes."""
     import time
 
-    from smsco.web.contacts.services import contacts_csv
+    from smsco.web.contacts.services import contacts_table
+    from smsco.web.ui.exports import csv_chunks
 
     with app.app_context():
         db.session.execute(db.insert(Contact), [
             {"phone": f"9955991{n:05d}", "fields": {f"f{n}": "v"}} for n in range(40_000)])
         db.session.commit()
         start = time.perf_counter()
-        header = next(contacts_csv())
+        header = next(csv_chunks(contacts_table()))
         elapsed = time.perf_counter() - start
     assert header.count(",") == 40_000 + 2 + 1  # phone, name, city, f0..., groups
     assert elapsed < 10
@@ -385,11 +386,12 @@ def test_a_translated_export_header_is_neutralized_too(app, monkeypatch):
     """History's column titles are constants today; once translated they are outside text."""
     from smsco.web.history import export
     from smsco.web.history.queries import HistoryFilters
+    from smsco.web.ui.exports import csv_chunks
 
     monkeypatch.setattr(export, "COLUMNS", ("=HYPERLINK(1)", "+id", "-x", "@y"))
     with app.app_context():
-        header = next(export.generate_csv(HistoryFilters()))
-    assert header.strip() == "'=HYPERLINK(1),'+id,'-x,'@y"
+        header = next(csv_chunks(export.history_table(HistoryFilters())))
+    assert header.strip() == "\ufeff'=HYPERLINK(1),'+id,'-x,'@y"
 
 
 def test_choosing_the_separator_is_linear(tmp_path):

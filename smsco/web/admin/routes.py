@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import services
 from ..extensions import db
-from ..models import AuditEntry, User
+from ..models import User
 from ..params import arg_int
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from . import audit as audit_log
 from .forms import AddUserForm, ResetPasswordForm, RoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-AUDIT_PAGE_SIZE = 50
 
 
 @bp.before_request
@@ -49,7 +51,12 @@ def users():
 
 @bp.post("/users/<id:user_id>/disable")
 def disable(user_id: int):
-    """Disable an account: it can no longer log in and its sessions end."""
+    """Disable an account: it can no longer log in and its sessions end (after asking)."""
+    user = _user_or_404(user_id)
+    if (question := ask_first(_("Disable %(name)s?", name=user.username), _("Yes, disable"),
+                              _("They can no longer log in, and their open sessions end."),
+                              back=url_for(".users"))):
+        return question
     return _change_active(user_id, active=False)
 
 
@@ -105,12 +112,19 @@ def reset_password(user_id: int):
 
 @bp.get("/audit")
 def audit():
-    """The audit log, newest first, 50 a page, paged by id (``?before=<id>``)."""
+    """The audit log, filtered, newest first, 50 a page, paged by id (``?before=<id>``)."""
+    filters = audit_log.AuditFilters.from_args(request.args)
     before = arg_int("before")
-    query = db.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE + 1)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
-    entries = list(db.session.scalars(query))
-    older = entries[AUDIT_PAGE_SIZE - 1].id if len(entries) > AUDIT_PAGE_SIZE else None
-    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE],
-                           older=older, before=before)
+    entries, older = audit_log.audit_page(filters, before)
+    names = audit_log.usernames()
+    return render_template("admin/audit.html", entries=entries, older=older, before=before,
+                           filters=filters, users=names, actions=audit_log.ACTIONS,
+                           action_label=audit_log.action_label,
+                           subject=lambda entry: audit_log.subject(entry, names))
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    """The filtered audit log as CSV."""
+    filters = audit_log.AuditFilters.from_args(request.args)
+    return export_response(audit_log.audit_table(filters), "csv")

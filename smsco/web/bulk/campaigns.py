@@ -131,6 +131,12 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
     return campaign
 
 
+def quiet_wait(moment: datetime | None = None) -> datetime | None:
+    """When the quiet hours around ``moment`` (naive UTC, default now) end; None outside them."""
+    return quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), moment or utcnow(),
+                       local_zone())
+
+
 def _outside_quiet_hours(campaign: Campaign, moment: datetime | None) -> datetime | None:
     """A gateway-scheduled time moved to the end of quiet hours if it falls in them.
 
@@ -138,8 +144,7 @@ def _outside_quiet_hours(campaign: Campaign, moment: datetime | None) -> datetim
     """
     if moment is None or not campaign.quiet_hours:
         return moment
-    until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), moment, local_zone())
-    return until or moment
+    return quiet_wait(moment) or moment
 
 
 def _insert_messages(campaign: Campaign, spec: CampaignSpec,
@@ -269,14 +274,23 @@ def cancel_campaign(campaign: Campaign, user: User | None) -> int:
     return moved
 
 
+def _failed_not_resent(campaign_id: int):
+    resent = aliased(Message)
+    return (select(Message.id, Message.recipient, Message.body)
+            .outerjoin(resent, resent.resend_of_id == Message.id)
+            .where(Message.campaign_id == campaign_id, Message.state == State.FAILED,
+                   resent.id.is_(None)))
+
+
+def resendable_count(campaign_id: int) -> int:
+    """How many failed messages "Resend failed" would queue again."""
+    return db.session.scalar(select(func.count()).select_from(
+        _failed_not_resent(campaign_id).subquery())) or 0
+
+
 def resend_failed(campaign: Campaign, user: User | None) -> int:
     """One new message per failed recipient not resent before, linked to the original."""
-    resent = aliased(Message)
-    failed = db.session.execute(
-        select(Message.id, Message.recipient, Message.body)
-        .outerjoin(resent, resent.resend_of_id == Message.id)
-        .where(Message.campaign_id == campaign.id, Message.state == State.FAILED,
-               resent.id.is_(None))).all()
+    failed = db.session.execute(_failed_not_resent(campaign.id)).all()
     if not failed:
         return 0
     now = utcnow()

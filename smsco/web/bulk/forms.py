@@ -10,10 +10,11 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    RadioField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
@@ -26,13 +27,15 @@ from .campaigns import PLACEHOLDER
 
 #: The last column a spreadsheet can have (XFD, counted from 0).
 LAST_COLUMN = 16_383
+MARKETING, TRANSACTIONAL = "marketing", "transactional"
+KINDS = [(MARKETING, _l("Marketing")), (TRANSACTIONAL, _l("Transactional"))]
 
 
 class BulkForm(SendOptionsForm):
     """One campaign. ``key`` is made when the form is first shown: one submit, one campaign."""
 
-    name = StringField("Campaign name", validators=[DataRequired("Name the campaign."),
-                                                    Length(max=120)])
+    # Empty: named after its file or groups and the date (the route fills it in).
+    name = StringField("Campaign name", validators=[Optional(), Length(max=120)])
     groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
         FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
@@ -41,14 +44,27 @@ class BulkForm(SendOptionsForm):
     phone_column = IntegerField("Number column", validators=[
         Optional(), NumberRange(0, LAST_COLUMN, _l("Choose one of the file's columns."))])
     pasted = TextAreaField("Pasted numbers", validators=[Optional()])
-    marketing = BooleanField("Marketing message", default=True)
-    transactional = BooleanField("Transactional (ignore quiet hours)", default=False)
+    kind = RadioField(_l("Kind of message"), choices=KINDS, default=MARKETING)
+    # Contacts chosen on the contacts page (ContactSelection), kept from request to request.
+    use_contacts = BooleanField(default=True)
+    contact_ids = HiddenField()
+    contact_search = HiddenField()
+    contact_group = HiddenField()
+    contact_everyone = HiddenField()
     key = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.key.data:
             self.key.data = secrets.token_urlsafe(24)
+
+    @property
+    def marketing(self) -> bool:
+        """Marketing: opted-out numbers skipped, opt-out footer added, quiet hours kept."""
+        return self.kind.data != TRANSACTIONAL
+
+    def footer_applies(self) -> bool:
+        return self.marketing
 
     def validate_message(self, field) -> None:
         # Placeholders are filled (and transliterated) per recipient; the rest must pass as is.

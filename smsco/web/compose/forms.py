@@ -67,10 +67,14 @@ class SendOptionsForm(FlaskForm):
                 "Pick a time at most %(num)d days ahead (until %(until)s).", days,
                 until=(now + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")))
 
-    def check_length(self, body: str) -> None:
-        """Refuse a text longer than ``SMSCO_MAX_PARTS`` parts, footer included if ticked."""
+    def footer_applies(self) -> bool:
+        """Whether the opt-out footer is added (the form's marketing box is ticked)."""
         marketing = getattr(self, "marketing", None)
-        footer = optout_footer() if marketing is not None and marketing.data else ""
+        return marketing is not None and bool(marketing.data)
+
+    def check_length(self, body: str) -> None:
+        """Refuse a text longer than ``SMSCO_MAX_PARTS`` parts, footer included if added."""
+        footer = optout_footer() if self.footer_applies() else ""
         problem = length_problem(body, footer)
         if problem:
             raise ValidationError(problem)

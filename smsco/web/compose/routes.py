@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer, with_footer
 from ..extensions import db
-from ..message_templates.services import visible_template, visible_templates
+from ..message_templates.prefill import template_from_link
+from ..message_templates.services import visible_templates
 from ..models import Message, ScheduleMode, State
-from ..params import arg_int
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import NewMessages, OutboxError, create_messages, edit_held_message
+from ..text_analysis.analysis import PLACEHOLDER
 from ..ui.formatting import to_local
 from .forms import ComposeForm
 
@@ -24,28 +26,23 @@ def compose():
     form = ComposeForm()
     if not form.is_submitted():
         form.sender.data = form.sender.data or current_app.config["SMSCO_SENDER"]
-        _prefill_from_template(form)
+        template = template_from_link(current_user)
+        if template is not None and PLACEHOLDER.search(template.body):
+            # Placeholders are filled per recipient only on the bulk page.
+            return redirect(url_for("bulk.bulk", template=template.id))
+        if template is not None:
+            form.message.data = template.body
     if form.validate_on_submit():
         messages = create_messages(new_messages_from(form), current_user)
         kick_dispatcher()
-        flash(queued_text(len(messages), form.send_at.data is not None), "success")
+        scheduled = form.send_at.data is not None
+        # "Sending now" is news only until the messages move on: the page drops it then.
+        flash(queued_text(len(messages), scheduled), "success" if scheduled else "progress")
         if len(messages) == 1:
             return redirect(url_for("history.message", message_id=messages[0].id))
         return redirect(url_for("history.history"))
     return render_template("compose/compose.html", form=form,
                            templates=visible_templates(current_user))
-
-
-def _prefill_from_template(form: ComposeForm) -> None:
-    """``?template=<id>``: the Message field starts with that template's text (no JS needed)."""
-    if not request.args.get("template"):
-        return
-    template_id = arg_int("template")
-    template = visible_template(template_id, current_user) if template_id else None
-    if template is None:
-        flash("That template does not exist or is not yours to use.", "error")
-        return
-    form.message.data = template.body
 
 
 @bp.route("/messages/<id:message_id>/edit", methods=["GET", "POST"])
@@ -90,7 +87,7 @@ def new_messages_from(form: ComposeForm) -> NewMessages:
 
 
 def queued_text(count: int, scheduled: bool) -> str:
-    noun = "message" if count == 1 else "messages"
     if scheduled:
-        return f"{count} {noun} scheduled."
-    return f"{count} {noun} queued; sending now."
+        return ngettext("%(num)d message scheduled.", "%(num)d messages scheduled.", count)
+    return ngettext("%(num)d message queued; sending now.",
+                    "%(num)d messages queued; sending now.", count)

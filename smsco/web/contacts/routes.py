@@ -3,26 +3,27 @@ and the opt-out list."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import Contact, ContactGroup, User
 from ..params import arg_int, bounded_int
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from ..ui.formatting import phone
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
 from .importing import (
@@ -39,17 +40,15 @@ from .importing import (
 bp = Blueprint("contacts", __name__)
 
 PHONE, IGNORE = "__phone__", "__ignore__"
+# What a confirmation says (here and in the pages' dialogs).
+CONTACT_DELETE_DETAIL = _l("Its fields and group memberships go too; messages already sent stay "
+                           "in the history.")
+GROUP_DELETE_DETAIL = _l("Its contacts are kept.")
+OPT_OUT_REMOVE_DETAIL = _l("The number will receive marketing messages again.")
 
 
 def _actor() -> User:
     return current_user._get_current_object()
-
-
-def _csv_response(chunks, name: str) -> Response:
-    filename = f"smsco-{name}-{date.today().isoformat()}.csv"
-    return Response(stream_with_context(chunks), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
 
 
 # -- contacts ----------------------------------------------------------------------
@@ -57,10 +56,10 @@ def _csv_response(chunks, name: str) -> Response:
 
 @bp.get("/contacts")
 def contacts():
-    """Contacts newest first, searchable, one keyset page at a time."""
+    """Contacts newest first, searchable, one numbered page at a time, to select and send to."""
     search = (request.args.get("q") or "").strip()[:100]
     group_id = arg_int("group")
-    page = services.contact_page(search, group_id, before=arg_int("before"))
+    page = services.contact_page(search, group_id, number=arg_int("page") or 1)
     return render_template("contacts/contacts.html", page=page, search=search,
                            group_id=group_id, groups=services.groups())
 
@@ -73,7 +72,11 @@ def _group_choices(form: ContactForm) -> None:
 def new_contact():
     form = ContactForm()
     _group_choices(form)
-    if form.validate_on_submit():
+    if not form.is_submitted():
+        form.add_blank_rows()
+    elif "add_field" in request.form:  # "Add a field" without JavaScript: one more row
+        form.add_blank_rows(1)
+    elif form.validate():
         _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
                                            form.groups.data or [], by=_actor())
         flash("Contact added." if created else
@@ -88,11 +91,12 @@ def edit_contact(contact_id: int):
     form = ContactForm()
     _group_choices(form)
     if not form.is_submitted():
-        fields = dict(contact.fields or {})
-        form.phone.data, form.name.data = contact.phone, fields.pop("name", "")
-        form.other_fields.data = "\n".join(f"{k}: {v}" for k, v in fields.items())
+        form.phone.data, form.name.data = contact.phone, (contact.fields or {}).get("name", "")
+        form.show_fields(contact.fields or {})
         form.groups.data = [g.id for g in contact.groups]
-    if form.validate_on_submit():
+    elif "add_field" in request.form:
+        form.add_blank_rows(1)
+    elif form.validate():
         try:
             services.save_contact(contact, form.phone.normalized, form.field_values(),
                                   form.groups.data or [], by=_actor())
@@ -106,14 +110,24 @@ def edit_contact(contact_id: int):
 
 @bp.post("/contacts/<id:contact_id>/delete")
 def delete_contact(contact_id: int):
-    services.delete_contact(db.get_or_404(Contact, contact_id), by=_actor())
+    contact = db.get_or_404(Contact, contact_id)
+    if (question := ask_first(_("Delete the contact %(phone)s?", phone=phone(contact.phone)),
+                              _("Yes, delete the contact"), CONTACT_DELETE_DETAIL,
+                              back=url_for("contacts.contacts"))):
+        return question
+    services.delete_contact(contact, by=_actor())
     flash("Contact deleted.", "success")
     return redirect(url_for("contacts.contacts"))
 
 
 @bp.get("/contacts.csv")
 def export_contacts():
-    return _csv_response(services.contacts_csv(), "contacts")
+    return export_response(services.contacts_table(), "csv")
+
+
+@bp.get("/contacts.xlsx")
+def export_contacts_xlsx():
+    return export_response(services.contacts_table(), "xlsx")
 
 
 # -- groups ------------------------------------------------------------------------
@@ -138,6 +152,10 @@ def groups():
 @bp.post("/contacts/groups/<id:group_id>/delete")
 def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
+    if (question := ask_first(_("Delete the group “%(name)s”?", name=group.name),
+                              _("Yes, delete the group"), GROUP_DELETE_DETAIL,
+                              back=url_for("contacts.groups"))):
+        return question
     services.delete_group(group, by=_actor())
     flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
     return redirect(url_for("contacts.groups"))
@@ -184,9 +202,10 @@ def import_map(token: str):
                         reason=error), "error")
                 return redirect(url_for("contacts.import_upload"))
             path.unlink(missing_ok=True)
-            flash(f"Import finished: {result.added} added, {result.updated} updated, "
-                  f"{result.invalid} invalid, {result.duplicates} duplicates within the file.",
-                  "success")
+            counts = [ngettext("%(num)d added", "%(num)d added", result.added),
+                      ngettext("%(num)d updated", "%(num)d updated", result.updated),
+                      *_rejected_counts(result)]
+            flash(_("Import finished: %(counts)s.", counts=", ".join(counts)), "success")
             return redirect(url_for("contacts.import_done", added=result.added,
                                     updated=result.updated, invalid=result.invalid,
                                     duplicates=result.duplicates,
@@ -195,6 +214,13 @@ def import_map(token: str):
     return render_template("contacts/import_map.html", sheet=sheet, token=token,
                            phone_column=sheet.guess_phone_column(), groups=services.groups(),
                            error=error, PHONE=PHONE, IGNORE=IGNORE)
+
+
+def _rejected_counts(result: services.ImportResult) -> list[str]:
+    """The rows an import left out, in words, each count with its plural ("1 duplicate")."""
+    return [ngettext("%(num)d invalid", "%(num)d invalid", result.invalid),
+            ngettext("%(num)d duplicate within the file", "%(num)d duplicates within the file",
+                     result.duplicates)]
 
 
 def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, str | None]:
@@ -273,8 +299,10 @@ def import_opt_outs():
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
     path.unlink(missing_ok=True)
-    flash(f"{result.added} numbers opted out, {result.updated} were already, "
-          f"{result.invalid} invalid, {result.duplicates} duplicates within the file.", "success")
+    flash(", ".join([ngettext("%(num)d number opted out", "%(num)d numbers opted out",
+                              result.added),
+                     ngettext("%(num)d was already", "%(num)d were already", result.updated),
+                     *_rejected_counts(result)]) + ".", "success")
     if result.report_token:
         flash("Invalid rows: " + url_for("contacts.invalid_rows", token=result.report_token),
               "info")
@@ -283,12 +311,16 @@ def import_opt_outs():
 
 @bp.post("/contacts/opt-outs/remove")
 def remove_opt_out():
-    phone = (request.form.get("phone") or "").strip()
-    if services.remove_opt_out(phone, by=_actor()):
+    number = (request.form.get("phone") or "").strip()
+    if (question := ask_first(_("Remove %(phone)s from the opt-out list?", phone=phone(number)),
+                              _("Yes, remove it"), OPT_OUT_REMOVE_DETAIL,
+                              back=url_for("contacts.opt_outs"))):
+        return question
+    if services.remove_opt_out(number, by=_actor()):
         flash("The number may receive marketing messages again.", "success")
     return redirect(url_for("contacts.opt_outs"))
 
 
 @bp.get("/contacts/opt-outs.csv")
 def export_opt_outs():
-    return _csv_response(services.opt_outs_csv(), "opt-outs")
+    return export_response(services.opt_outs_table(), "csv")

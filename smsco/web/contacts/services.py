@@ -6,14 +6,12 @@ importing a number that exists updates that contact, merging its fields.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, func, insert, or_, select
+from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from smsco.errors import ValidationError
@@ -22,7 +20,8 @@ from smsco.phones import normalize
 from ..database import escape_like
 from ..extensions import db
 from ..models import Contact, ContactGroup, OptOut, User, audit, contact_group_member, utcnow
-from ..ui.exports import safe_row
+from ..ui.exports import Table, phone_cell
+from ..ui.formatting import local_iso
 from .importing import ColumnMap, ImportFileError, ParsedRow, Tally, parse_file, save_report
 
 PAGE_SIZE = 50
@@ -37,28 +36,70 @@ def opted_out_among(phones: set[str] | list[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class ContactPage:
-    """One keyset page of contacts, newest first."""
+    """One numbered page of contacts, newest first, and how many match in all."""
 
     contacts: list[Contact]
-    older_than: int | None
+    total: int
+    number: int  # 1-based
+    pages: int
+    page_size: int = PAGE_SIZE
+
+    @property
+    def first_shown(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.contacts else 0
+
+    @property
+    def last_shown(self) -> int:
+        return self.first_shown + len(self.contacts) - 1 if self.contacts else 0
 
 
-def contact_page(search: str = "", group_id: int | None = None, before: int | None = None,
-                 page_size: int = PAGE_SIZE) -> ContactPage:
-    """Contacts matching a number (any way written) or field text, newest first."""
-    statement = select(Contact)
+def matching(statement: Select, search: str = "", group_id: int | None = None) -> Select:
+    """``statement`` narrowed to contacts matching a number or field text, in a group."""
     if search:
         statement = statement.where(_search_condition(search))
     if group_id:
         statement = statement.where(Contact.id.in_(
             select(contact_group_member.c.contact_id)
             .where(contact_group_member.c.group_id == group_id)))
-    if before:
-        statement = statement.where(Contact.id < before)
-    rows = list(db.session.scalars(statement.order_by(Contact.id.desc()).limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return ContactPage(rows, rows[-1].id if more and rows else None)
+    return statement
+
+
+def count_matching(search: str = "", group_id: int | None = None) -> int:
+    return db.session.scalar(matching(select(func.count(Contact.id)), search, group_id)) or 0
+
+
+def contact_page(search: str = "", group_id: int | None = None, number: int = 1,
+                 page_size: int = PAGE_SIZE) -> ContactPage:
+    """Contacts matching a number (any way written) or field text, newest first, page
+    ``number`` (the last page when it is past the end)."""
+    total = count_matching(search, group_id)
+    pages = max(1, -(-total // page_size))
+    number = min(max(number, 1), pages)
+    statement = matching(select(Contact), search, group_id).order_by(Contact.id.desc())
+    rows = list(db.session.scalars(statement.offset((number - 1) * page_size).limit(page_size)))
+    return ContactPage(rows, total, number, pages, page_size)
+
+
+@dataclass(frozen=True)
+class ContactSelection:
+    """Contacts chosen on the contacts page to send to: some by id, or all matching a search."""
+
+    ids: tuple[int, ...] = ()
+    search: str = ""
+    group_id: int | None = None
+    everyone: bool = False  # every contact matching ``search`` and ``group_id``
+
+    def __bool__(self) -> bool:
+        return self.everyone or bool(self.ids)
+
+    def narrow(self, statement: Select) -> Select:
+        """``statement`` (over contacts) limited to the chosen ones."""
+        if self.everyone:
+            return matching(statement, self.search, self.group_id)
+        return statement.where(Contact.id.in_(self.ids))
+
+    def count(self) -> int:
+        return db.session.scalar(self.narrow(select(func.count(Contact.id)))) or 0
 
 
 def _search_condition(search: str):
@@ -235,37 +276,28 @@ def _add_to_group(group: ContactGroup, phones: list[str]) -> None:
 # -- export ------------------------------------------------------------------------
 
 
-def contacts_csv(batch: int = 5000) -> Iterator[str]:
-    """Every contact as CSV: phone, one column per field name, groups (formula-safe,
-    headers too: field names come from imported files)."""
-    seen: dict[str, None] = {}  # an ordered set: linear in the number of field names
+def contacts_table(batch: int = 5000) -> Table:
+    """Every contact: phone, one column per field name, groups."""
+    names: dict[str, None] = {}  # an ordered set: linear in the number of field names
     for (fields,) in db.session.execute(select(Contact.fields)).yield_per(batch):
-        seen.update(dict.fromkeys(fields or {}))
-    names = list(seen)
+        names.update(dict.fromkeys(fields or {}))
+    return Table("contacts", ["phone", *names, "groups"], _contact_rows(list(names), batch))
+
+
+def _contact_rows(names: list[str], batch: int) -> Iterator[list[list[object]]]:
     group_names = {g.id: g.name for g in groups()}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(safe_row(["phone", *names, "groups"]))
-    yield buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
     after = 0
     while True:
         rows = list(db.session.scalars(select(Contact).where(Contact.id > after)
                                        .order_by(Contact.id).limit(batch)))
         if not rows:
-            break
+            return
         memberships = _memberships([c.id for c in rows])
-        for contact in rows:
-            in_groups = ";".join(group_names[g] for g in memberships.get(contact.id, []))
-            writer.writerow(safe_row((contact.phone, *(contact.fields.get(n, "") for n in names),
-                                      in_groups)))
+        yield [[phone_cell(contact.phone), *(contact.fields.get(n, "") for n in names),
+                ";".join(group_names[g] for g in memberships.get(contact.id, []))]
+               for contact in rows]
         after = rows[-1].id
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
         db.session.expunge_all()
-    yield buffer.getvalue()
 
 
 def _memberships(contact_ids: list[int]) -> dict[int, list[int]]:
@@ -343,16 +375,10 @@ def remove_opt_out(phone: str, by: User | None = None) -> int:
     return removed
 
 
-def opt_outs_csv() -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(safe_row(("phone", "reason", "created_at")))
-    for row in db.session.execute(
-            select(OptOut.phone, OptOut.reason, OptOut.created_at).order_by(OptOut.phone)
-    ).yield_per(5000):
-        writer.writerow(safe_row(row))
-        if buffer.tell() > 65536:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+def opt_outs_table() -> Table:
+    """The opt-out list: number, reason, since when."""
+    rows = db.session.execute(select(OptOut.phone, OptOut.reason, OptOut.created_at)
+                              .order_by(OptOut.phone)).yield_per(5000)
+    return Table("opt-outs", ("phone", "reason", "created_at"),
+                 ([(phone_cell(p), reason, local_iso(at)) for p, reason, at in part]
+                  for part in rows.partitions()))

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -14,9 +11,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from smsco import SmscoError
@@ -27,10 +24,12 @@ from ..params import arg_int, bounded_ids
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
 from ..ui.causes import message_cause
-from ..ui.formatting import gateway_label, lari, sent_at_text
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from ..ui.formatting import gateway_label, lari, phone, sent_at_text
 from ..ui.header import header_context
 from . import queries
-from .export import generate_csv
+from .export import history_table
 
 bp = Blueprint("history", __name__)
 
@@ -79,13 +78,13 @@ def history():
 @bp.get("/history.csv")
 def export_csv():
     """The filtered view as CSV, streamed in batches."""
-    filters = queries.HistoryFilters.from_args(request.args)
-    filename = f"smsco-history-{date.today().isoformat()}.csv"
-    return Response(
-        stream_with_context(generate_csv(filters)), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
-    )
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "csv")
+
+
+@bp.get("/history.xlsx")
+def export_xlsx():
+    """The filtered view as an Excel workbook."""
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "xlsx")
 
 
 @bp.get("/history/updates")
@@ -127,8 +126,12 @@ def _back(message_id: int):
 
 @bp.post("/messages/<id:message_id>/cancel")
 def cancel(message_id: int):
-    """Cancel a message still waiting here."""
+    """Cancel a message still waiting here (after asking)."""
     item = _message_or_404(message_id)
+    if (question := ask_first(_("Cancel the message to %(phone)s?", phone=phone(item.recipient)),
+                              _("Yes, cancel the message"), _("It will not be sent."),
+                              back=url_for("history.message", message_id=message_id))):
+        return question
     try:
         cancel_message(item, current_user._get_current_object())
     except OutboxError as exc:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..admin.settings import optout_footer, set_optout_footer
 from ..extensions import db
 from ..models import MessageTemplate, User
+from ..text_analysis.analysis import PLACEHOLDER
+from ..ui.confirm import ask_first
 from . import services
 from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
 
@@ -37,6 +40,9 @@ def index():
     templates = services.visible_templates(_user())
     return render_template("message_templates/list.html", templates=templates,
                            can_manage=lambda t: services.can_manage(t, _user()),
+                           # "Use" opens bulk send for a text with {placeholders}, else compose.
+                           use_in=lambda t: ("bulk.bulk" if PLACEHOLDER.search(t.body)
+                                             else "compose.compose"),
                            footer=optout_footer())
 
 
@@ -71,6 +77,9 @@ def edit(template_id: int):
 @bp.post("/<id:template_id>/delete")
 def delete(template_id: int):
     template = _manageable(template_id)
+    if (question := ask_first(_("Delete the template “%(name)s”?", name=template.name),
+                              _("Yes, delete the template"), back=url_for(".index"))):
+        return question
     services.delete_template(template, _user())
     flash(f"Template “{template.name}” deleted.", "success")
     return redirect(url_for(".index"))

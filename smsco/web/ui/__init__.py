@@ -2,7 +2,8 @@
 
 ``formatting`` turns stored values (UTC times, tetri, numbers, gateway codes)
 into what operators read; ``header`` gives every page the balance and alerts;
-``exports`` keeps spreadsheet cells safe; ``charts`` draws server-side SVG;
+``exports`` writes CSV and XLSX that Excel opens right and keeps cells safe;
+``confirm`` makes destructive actions ask first; ``charts`` draws server-side SVG;
 ``i18n`` chooses the language (Flask-Babel); ``causes`` words why a message
 failed and what to do; ``fields`` holds shared form fields.
 Nothing here changes data.
