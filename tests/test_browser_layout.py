@@ -114,7 +114,7 @@ def add_messages(admin: User, operator: User) -> dict:
         MessageEvent(message_id=sent.id, state=State.SENT, gateway_status=2,
                      detail="Accepted as " + sent.mes_id),
     ])
-    campaign = Campaign(name="Autumn sale for the Batumi and Kutaisi branches " + UNBROKEN,
+    campaign = Campaign(name=("Autumn sale for the Batumi branches " + UNBROKEN)[:120],
                         body=LONG_TEXT + "{name}", sender="LONGSENDER1", paused=True,
                         idempotency_key="layout-test", recipient_count=4, invalid_count=2,
                         duplicate_count=1, created_by_id=operator.id)
