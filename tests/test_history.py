@@ -293,7 +293,7 @@ def test_table_rows_carry_what_the_script_needs(logged_in, seeded):
     assert f'<tr data-id="{seeded["sent"]}" data-final="false" data-state="sent">' in html
     assert (f'<tr data-id="{seeded["delivered"]}" data-final="true" data-state="delivered">'
             in html)
-    assert '<td class="phone"><a' in html  # a number never breaks across lines
+    assert '<td class="phone" data-label="Recipient"><a' in html  # never breaks across lines
     assert 'data-cell="status"' in html and 'data-cell="sent_at"' in html
     assert "history.js" in html
     assert logged_in.get("/static/history.js").status_code == 200
