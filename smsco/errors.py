@@ -92,6 +92,19 @@ class AmbiguousSend(SmscoError):
     """
 
 
+class RequestRefused(SmscoError):
+    """The gateway's web server refused the request with an HTTP 4xx status (e.g. 414 for a
+    message too long for a URL): the gateway never read it, so nothing was sent.
+
+    ``http_status`` holds the status, ``reply`` the start of the reply.
+    """
+
+    def __init__(self, message: str, reply: str = "", http_status: int | None = None):
+        super().__init__(message)
+        self.reply = reply
+        self.http_status = http_status
+
+
 class ProtocolError(SmscoError):
     """The gateway answered something we cannot understand.
 

@@ -111,6 +111,7 @@ def app(request, gateway, tmp_path, secret_guard):
     """
     from smsco.web import create_app
     from smsco.web.extensions import db
+    from smsco.web.sending.dispatch import stop_dispatcher
 
     app = create_app({
         "TESTING": True,
@@ -129,6 +130,7 @@ def app(request, gateway, tmp_path, secret_guard):
         db.create_all()
     secret_guard.watch(app)
     yield app
+    stop_dispatcher(app)  # its heartbeat and sending threads would outlive the test
     secret_guard.forget(app)
     secret_guard.scan_database(app)
     with app.app_context():

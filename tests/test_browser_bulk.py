@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from smsco.web.extensions import db
 from smsco.web.models import Message, State
+from smsco.web.sending.dispatch import stop_dispatcher
 
 from .browser import first_run, wait_until
 
@@ -60,7 +61,7 @@ def test_import_preview_send_and_watch_progress(server, gateway, page, tmp_path)
 def test_cancel_a_running_campaign(server, gateway, page, tmp_path, live_app):
     # One sender at 5 per second claims 16 rows at a time: most of 60 are still queued.
     live_app.config.update(SMSCO_RATE=5, SMSCO_CONCURRENCY=1)
-    live_app.extensions.pop("smsco_dispatcher", None)  # the runtime picks up the slow rate
+    stop_dispatcher(live_app)  # the next runtime picks up the slow rate
     first_run(page, server)
     numbers = "\n".join(f"59910{i:04d}" for i in range(60))
     fill_bulk(page, server, tmp_path, "To cancel", "Phone\n" + numbers + "\n")

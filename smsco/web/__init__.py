@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from smsco import text
@@ -16,7 +17,7 @@ from .auth.throttle import init_throttle
 from .cli import register_commands
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .database import init_database
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 from .params import register_parameters
 from .sending import init_sending
 from .ui.browser_policy import init_browser_policy
@@ -40,6 +41,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     register_extensions(app)
     register_parameters(app)  # before the blueprints' routes use <id:...>
     init_sending(app)
+    register_feature_jobs(app)
     register_blueprints(app)
     register_access_rules(app)
     register_template_helpers(app)
@@ -83,6 +85,13 @@ def register_proxy(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
+def register_feature_jobs(app: Flask) -> None:
+    """Jobs of feature packages, run by the one scheduler beside dispatch (webhooks)."""
+    from .api.webhooks import init_webhooks
+
+    init_webhooks(app)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``extensions.py``."""
     from . import models  # noqa: F401 - models must be imported before migrations look
@@ -95,12 +104,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     csrf.init_app(app)
+    limiter.init_app(app)  # the API's per-key limit (login has its own, auth/throttle.py)
     init_throttle(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach every feature blueprint."""
+    """Attach every feature blueprint (the JSON API is CSRF-exempt: it takes no cookies)."""
     from .admin.routes import bp as admin_bp
+    from .api.pages import bp as api_pages_bp
+    from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .bulk.routes import bp as bulk_bp
     from .compose.routes import bp as compose_bp
@@ -108,20 +120,26 @@ def register_blueprints(app: Flask) -> None:
     from .history.routes import bp as history_bp
     from .message_templates.routes import bp as templates_bp
     from .overview.routes import bp as main_bp
+    from .reports.routes import bp as reports_bp
     from .text_analysis.routes import bp as text_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, compose_bp, history_bp, text_bp, templates_bp,
-                      bulk_bp, contacts_bp):
+                      bulk_bp, contacts_bp, reports_bp, api_bp, api_pages_bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
 
 
 def register_access_rules(app: Flask) -> None:
-    """Every page but login, setup and static files needs a logged-in user."""
+    """Every page but login, setup and static files needs a logged-in user.
+
+    The JSON API (``/api/``) checks its Bearer key itself and never redirects.
+    """
+    from .api.problems import is_api_request
     from .auth.services import has_users
 
     @app.before_request
     def require_login():
-        if request.endpoint in PUBLIC_ENDPOINTS:
+        if request.endpoint in PUBLIC_ENDPOINTS or is_api_request():
             return None
         if current_user.is_authenticated:
             return None
@@ -138,11 +156,18 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Plain-words error pages; never a stack trace."""
+    """Plain-words error pages; never a stack trace. Under ``/api/``: problem details."""
+    from .api.problems import from_http_exception, is_api_request, problem_response, unexpected
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
+        if is_api_request():
+            return problem_response(unexpected() if code == 500 else from_http_exception(error))
         return render_template("error.html", code=code, error=error), code
 
-    for code in (400, 403, 404, 405, 429, 500):
+    def other_http_error(error: HTTPException):
+        return problem_response(from_http_exception(error)) if is_api_request() else error
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(HTTPException, other_http_error)

@@ -1,4 +1,4 @@
-"""Command-line tasks: ``flask --app app prepare`` and ``flask --app app worker``."""
+"""Command-line tasks: ``flask --app app prepare``, ``serve``, ``worker``, ``rebuild-rollups``."""
 
 from __future__ import annotations
 
@@ -17,9 +17,28 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("prepare")
     def prepare() -> None:
         """Create the instance folder and bring the database schema up to date."""
+        from .sending.tallies import ensure_tally_triggers, fold_pending_tallies
+
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         upgrade()
+        if ensure_tally_triggers():
+            click.echo("Report tallies were recounted (their triggers were missing).")
+        fold_pending_tallies()
         click.echo("Database is up to date.")
+
+    @app.cli.command("rebuild-rollups")
+    def rebuild_rollups() -> None:
+        """Recount the reports' day and month tallies from the messages.
+
+        Never needed for correctness (triggers keep them exact); run it after
+        changing SMSCO_TIMEZONE, or to check. On SQLite, sending waits while
+        it runs (seconds for a million messages).
+        """
+        from .sending.tallies import ensure_tally_triggers, rebuild_tallies
+
+        ensure_tally_triggers()
+        rows = rebuild_tallies()
+        click.echo(f"Report tallies rebuilt: {rows} rows.")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -64,6 +64,7 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_DISPATCH_INTERVAL": float(env("SMSCO_DISPATCH_INTERVAL") or 1),
         "SMSCO_CONCURRENCY": int(env("SMSCO_CONCURRENCY") or 4),
         "SMSCO_RATE": float(env("SMSCO_RATE") or 0),
+        "SMSCO_HEARTBEAT_TIMEOUT": float(env("SMSCO_HEARTBEAT_TIMEOUT") or 60),
         "SMSCO_LOW_BALANCE": Decimal(env("SMSCO_LOW_BALANCE") or "5"),
         "SMSCO_SCHEDULER": _bool(env("SMSCO_SCHEDULER"), True),
         # Parsed into SMSCO_QUIET_RULE by smsco.web.sending.init_sending (unset = default).
@@ -73,9 +74,18 @@ def load_config(instance_dir: Path = INSTANCE_DIR) -> dict[str, object]:
         "SMSCO_MAX_PARTS": int(env("SMSCO_MAX_PARTS") or 10),
         "SMSCO_MAX_SCHEDULE_DAYS": int(env("SMSCO_MAX_SCHEDULE_DAYS") or 365),
         "SMSCO_SIMULATOR_PORT": int(env("SMSCO_SIMULATOR_PORT") or 0),
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        # Uploads (contacts import, bulk recipients): a larger request is answered 413.
+        "MAX_CONTENT_LENGTH": int(float(env("SMSCO_UPLOAD_MAX_MB") or 20) * 1024 * 1024),
+        "SMSCO_UPLOAD_MAX_ROWS": int(env("SMSCO_UPLOAD_MAX_ROWS") or 200_000),
+        "SMSCO_UPLOAD_MAX_COLUMNS": int(env("SMSCO_UPLOAD_MAX_COLUMNS") or 100),
+        "SMSCO_UPLOAD_MAX_CELLS": int(env("SMSCO_UPLOAD_MAX_CELLS") or 750_000),
+        "SMSCO_UPLOAD_MAX_UNPACKED_MB": int(env("SMSCO_UPLOAD_MAX_UNPACKED_MB") or 100),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
         "SMSCO_PROXY_HOPS": max(0, int(env("SMSCO_PROXY_HOPS") or 0)),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "smsco-memory://",
+        # Requests per API key (Flask-Limiter syntax); counted per process in memory by default.
+        "SMSCO_API_RATE_LIMIT": env("SMSCO_API_RATE_LIMIT") or "600 per minute",
+        "SMSCO_WEBHOOK_INTERVAL": float(env("SMSCO_WEBHOOK_INTERVAL") or 2),
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import (
     Campaign,
     Message,
+    MessageEvent,
     Priority,
     ScheduleMode,
     State,
@@ -62,6 +63,7 @@ class CampaignSpec:
     mode: str = ScheduleMode.NOW
     send_at: datetime | None = None  # naive UTC
     footer: str = ""  # appended to each message (opt-out text for marketing)
+    api_key_id: int | None = None  # created through this API key (its webhook hears of it)
 
 
 def placeholders(body: str) -> list[str]:
@@ -114,7 +116,7 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
                         marketing=spec.marketing, quiet_hours=spec.marketing and spec.quiet_hours,
                         schedule_mode=spec.mode, send_at=spec.send_at, idempotency_key=key,
                         invalid_count=invalid_count, duplicate_count=duplicate_count,
-                        recipient_count=recipient_count or 0,
+                        recipient_count=recipient_count or 0, api_key_id=spec.api_key_id,
                         created_by_id=user.id if user else None)
     db.session.add(campaign)
     try:
@@ -154,7 +156,7 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
             "send_at": spec.send_at if held else now,
             "gateway_schedule": _outside_quiet_hours(campaign, spec.send_at)
             if spec.mode == ScheduleMode.GATEWAY else None,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "api_key_id": spec.api_key_id,
             "created_by_id": user.id if user else None}
     total = 0
     for chunk in _chunks(recipients, CHUNK):
@@ -252,9 +254,21 @@ def resume_campaign(campaign: Campaign, user: User | None) -> int:
 
 
 def cancel_campaign(campaign: Campaign, user: User | None) -> int:
-    """Cancel every message not yet handed to the gateway."""
+    """Cancel every message not yet handed to the gateway (each gets a timeline entry,
+    which tells an API key's webhook too)."""
     campaign.canceled, campaign.paused = True, False
-    moved = _move(campaign, (State.QUEUED, State.PAUSED), State.CANCELED)
+    now = utcnow()
+    ids = db.session.scalars(
+        update(Message).where(Message.campaign_id == campaign.id,
+                              Message.state.in_((State.QUEUED, State.PAUSED)))
+        .values(state=State.CANCELED, updated_at=now).returning(Message.id)
+        .execution_options(synchronize_session=False)).all()
+    detail = f"Cancelled with campaign #{campaign.id} by {user.username if user else 'the system'}"
+    for chunk in _chunks(iter(ids), CHUNK):
+        db.session.execute(insert(MessageEvent.__table__), [
+            {"message_id": message_id, "at": now, "state": State.CANCELED, "detail": detail}
+            for message_id in chunk])
+    moved = len(ids)
     audit(user, "campaign_cancel", None, f"campaign #{campaign.id}: {moved} cancelled")
     db.session.commit()
     return moved

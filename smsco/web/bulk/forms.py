@@ -20,7 +20,7 @@ from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
 from ..compose.forms import SendOptionsForm
-from ..contacts.importing import EXTENSIONS
+from ..contacts.importing import CHOOSE_A_FILE, EXTENSIONS
 from ..params import form_id
 from ..ui.fields import CheckboxListField
 from .campaigns import PLACEHOLDER
@@ -38,7 +38,7 @@ class BulkForm(SendOptionsForm):
     name = StringField("Campaign name", validators=[Optional(), Length(max=120)])
     groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
     recipients_file = FileField("Recipients file", validators=[
-        FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
+        FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
     file_token = HiddenField()
     file_name = HiddenField()
     phone_column = IntegerField("Number column", validators=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -26,12 +27,16 @@ from ..message_templates.prefill import template_from_link
 from ..message_templates.services import visible_templates
 from ..models import Campaign, State
 from ..params import arg_int, bounded_ids, bounded_int
+from ..reports import presenters as report_presenters
+from ..reports import services as report_services
+from ..reports import tables as report_tables
+from ..reports.queries import Scope
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..text_analysis.analysis import max_parts
 from ..ui.confirm import ask_first
 from ..ui.exports import export_response
-from ..ui.formatting import gateway_label, sent_at_text
+from ..ui.formatting import gateway_label, local_zone, sent_at_text
 from . import campaigns, services, starting
 from .campaigns import CampaignSpec
 from .forms import BulkForm
@@ -129,7 +134,8 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
         return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
     contacts = starting.chosen_contacts(form) if form.use_contacts.data else ContactSelection()
     sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
-                               form.pasted.data or "", contacts=contacts)
+                               form.pasted.data or "", contacts=contacts,
+                               wanted=frozenset(campaigns.placeholders(form.message.data or "")))
     if not (sources.group_ids or sources.file or sources.pasted.strip() or sources.contacts):
         return sources, "Choose a group, a recipients file, or paste numbers."
     if path is not None:
@@ -205,10 +211,14 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
 def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     page = services.campaign_messages(campaign_id, arg_int("before"))
+    figures = report_services.scope_figures(Scope(campaign_id=campaign_id))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
                            page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
                            gateway_label=gateway_label,
-                           FINAL_STATES=State.FINAL)
+                           FINAL_STATES=State.FINAL,
+                           sections=report_presenters.campaign_sections(figures),
+                           table_html=report_tables.html,
+                           today=datetime.now(local_zone()).date().isoformat())
 
 
 @bp.get("/campaigns/<id:campaign_id>/progress")

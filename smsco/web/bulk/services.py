@@ -8,7 +8,7 @@ that appears twice (in any two sources) is sent once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice
@@ -62,6 +62,15 @@ class Sources:
     pasted: str = ""
     sheet: Sheet | None = None  # the file's first rows, once read
     contacts: ContactSelection = field(default_factory=ContactSelection)
+    # The fields the message uses (lower-case); None keeps every field. Keeping only
+    # these keeps 200,000 recipients of a 100-column file small in memory.
+    wanted: frozenset[str] | None = None
+
+    def keep(self, fields: dict[str, str]) -> dict[str, str]:
+        """The fields of one recipient that the message can use."""
+        if self.wanted is None:
+            return dict(fields)
+        return {k: v for k, v in fields.items() if k.lower() in self.wanted}
 
 
 def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipient]:
@@ -73,10 +82,10 @@ def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipien
             contact_group_member, contact_group_member.c.contact_id == Contact.id)
             .where(contact_group_member.c.group_id.in_(sources.group_ids))
             .order_by(Contact.id))
-        yield from _contacts_once(members, seen, tally)
+        yield from _contacts_once(members, seen, tally, sources.keep)
     if sources.contacts:
         chosen = sources.contacts.narrow(select(Contact.phone, Contact.fields))
-        yield from _contacts_once(chosen.order_by(Contact.id), seen, tally)
+        yield from _contacts_once(chosen.order_by(Contact.id), seen, tally, sources.keep)
     if sources.file is not None:
         for row in parse_file(sources.file, file_columns(sources), tally, seen):
             yield CampaignRecipient(row.phone, row.fields)
@@ -86,20 +95,27 @@ def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipien
             yield CampaignRecipient(phone)
 
 
-def _contacts_once(statement, seen: set[str], tally: Tally) -> Iterator[CampaignRecipient]:
-    """The contacts a query finds, each number once (a contact may be in two groups)."""
+def _contacts_once(statement, seen: set[str], tally: Tally,
+                   keep) -> Iterator[CampaignRecipient]:
+    """The contacts a query finds, each number once (a contact may be in two groups), with
+    the fields ``keep`` keeps."""
     for phone, fields in db.session.execute(statement).yield_per(CHUNK):
         if phone in seen:
             tally.duplicates += 1
             continue
         seen.add(phone)
         tally.valid += 1
-        yield CampaignRecipient(phone, dict(fields or {}))
+        yield CampaignRecipient(phone, keep(fields or {}))
 
 
 def file_columns(sources: Sources) -> ColumnMap:
-    """The file's number column (chosen or guessed); every other column is a field."""
-    return ColumnMap.for_sheet(sources.sheet or inspect(sources.file), sources.phone_column)
+    """The file's number column (chosen or guessed); the other columns the message uses
+    are fields."""
+    columns = ColumnMap.for_sheet(sources.sheet or inspect(sources.file), sources.phone_column)
+    if sources.wanted is None:
+        return columns
+    return replace(columns, fields={index: name for index, name in columns.fields.items()
+                                    if name in sources.wanted})
 
 
 @dataclass

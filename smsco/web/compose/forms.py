@@ -5,21 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from smsco import ValidationError as SmscoValidationError
-from smsco import phones, text
-from smsco.client import check_sender
-
 from ..admin.settings import optout_footer
 from ..models import ScheduleMode
-from ..text_analysis.analysis import PLACEHOLDER, length_problem
+from ..text_analysis.analysis import length_problem
 from ..ui.formatting import local_zone
+from . import rules
 
 SCHEDULE_CHOICES = [
     (ScheduleMode.HELD, "Hold it here until then — it can be edited or cancelled until it "
@@ -53,13 +48,10 @@ class SendOptionsForm(FlaskForm):
         return (self.sender.data or "").strip() or None
 
     def validate_sender(self, field) -> None:
-        senders = current_app.config["SMSCO_SENDERS"]
-        if senders and (field.data or "").strip() not in senders:
-            raise ValidationError("Choose one of the agreed sender IDs: " + ", ".join(senders))
         try:
-            check_sender((field.data or "").strip() or None)
-        except SmscoValidationError as error:
-            raise ValidationError(str(error)) from None
+            rules.sender_id(field.data)
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
 
     def validate_send_at(self, field) -> None:
         if field.data is None:
@@ -88,16 +80,6 @@ class SendOptionsForm(FlaskForm):
             raise ValidationError(problem)
 
 
-def invalid_numbers_message(parsed: phones.ParsedRecipients) -> str:
-    """One sentence naming every refused number, with the reason where it is not a typo."""
-    reasons = {"landline": _l("landline, cannot receive SMS"),
-               "service": _l("service number, cannot receive SMS")}
-    named = [f"{raw} ({reasons[parsed.reasons[raw]]})" if raw in parsed.reasons else raw
-             for raw in parsed.invalid]
-    return _("Not valid phone numbers: %(numbers)s. Write Georgian mobile numbers as "
-             "599 12 34 56 or with +995.", numbers=", ".join(named))
-
-
 class ComposeForm(SendOptionsForm):
     """One message to one or many recipients, now or later."""
 
@@ -110,22 +92,16 @@ class ComposeForm(SendOptionsForm):
         self.valid_recipients: list[str] = []
 
     def validate_recipients(self, field) -> None:
-        parsed = phones.parse_recipients(field.data or "")
-        if parsed.invalid:
-            raise ValidationError(invalid_numbers_message(parsed))
-        if not parsed.valid:
-            raise ValidationError("Enter at least one phone number.")
-        self.valid_recipients = parsed.valid
+        try:
+            self.valid_recipients = rules.recipients_from_text(field.data or "")
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
 
     def validate_message(self, field) -> None:
         try:
-            text.check_message(field.data or "")
-        except SmscoValidationError as error:
-            if PLACEHOLDER.search(field.data or ""):
-                raise ValidationError(
-                    "Placeholders like {name} only work on the bulk page; here, write the "
-                    f"text in full. {error}") from None
-            raise ValidationError(str(error)) from None
+            rules.message_text(field.data or "")
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
         self.check_length(field.data or "")
 
 

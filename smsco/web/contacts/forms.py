@@ -14,7 +14,7 @@ from smsco.phones import normalize
 
 from ..params import form_id
 from ..ui.fields import CheckboxListField
-from .importing import EXTENSIONS, field_name
+from .importing import CHOOSE_A_FILE, EXTENSIONS, field_name
 
 #: Empty name/value rows a contact form offers for new fields.
 BLANK_ROWS = 2
@@ -91,8 +91,8 @@ class GroupForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField("File", validators=[
-        FileRequired("Choose a CSV or XLSX file."),
-        FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
+        FileRequired(CHOOSE_A_FILE),
+        FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
 
 
 class OptOutForm(FlaskForm):

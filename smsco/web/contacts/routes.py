@@ -26,7 +26,16 @@ from ..ui.exports import export_response
 from ..ui.formatting import phone
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
-from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
+from .importing import (
+    CHOOSE_A_FILE,
+    ColumnMap,
+    ImportFileError,
+    field_name,
+    inspect,
+    report_path,
+    save_upload,
+    upload_path,
+)
 
 bp = Blueprint("contacts", __name__)
 
@@ -186,7 +195,12 @@ def import_map(token: str):
         columns, error = _columns_from_form(sheet.width, sheet.has_header)
         if columns is not None:
             group = _target_group()
-            result = services.import_contacts(path, columns, group, by=_actor())
+            try:
+                result = services.import_contacts(path, columns, group, by=_actor())
+            except ImportFileError as error:  # a damaged cell deep in a workbook
+                flash(_("The import stopped. %(reason)s The rows before it were imported.",
+                        reason=error), "error")
+                return redirect(url_for("contacts.import_upload"))
             path.unlink(missing_ok=True)
             counts = [ngettext("%(num)d added", "%(num)d added", result.added),
                       ngettext("%(num)d updated", "%(num)d updated", result.updated),
@@ -217,8 +231,8 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
             if phone is not None:
                 return None, "Choose “Phone number” for one column only."
             phone = index
-        elif choice != IGNORE:
-            fields[index] = choice
+        elif choice != IGNORE:  # a typed name is cleaned like a header
+            fields[index] = field_name(choice, index)
     if phone is None:
         return None, "Choose which column holds the phone number."
     return ColumnMap(phone, fields, has_header), None
@@ -275,7 +289,7 @@ def import_opt_outs():
     """Opt out every number of a file (the number column is guessed)."""
     upload = UploadForm(prefix="import")
     if not upload.validate_on_submit():
-        flash(" ".join(upload.file.errors) or "Choose a CSV or XLSX file.", "error")
+        flash(" ".join(map(str, upload.file.errors)) or str(CHOOSE_A_FILE), "error")
         return redirect(url_for("contacts.opt_outs"))
     try:
         path = upload_path(save_upload(upload.file.data))

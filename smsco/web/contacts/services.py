@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Contact, ContactGroup, OptOut, User, audit, contact_group_member, utcnow
 from ..ui.exports import Table, phone_cell
 from ..ui.formatting import local_iso
-from .importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
+from .importing import ColumnMap, ImportFileError, ParsedRow, Tally, parse_file, save_report
 
 PAGE_SIZE = 50
 CHUNK = 1000
@@ -213,15 +213,25 @@ class ImportResult:
 
 def import_contacts(path: Path, columns: ColumnMap, group: ContactGroup | None,
                     by: User | None = None) -> ImportResult:
-    """Add or update one contact per valid row, in chunks; rows added to ``group`` if given."""
+    """Add or update one contact per valid row, in chunks; rows added to ``group`` if given.
+
+    A row that cannot be read (``ImportFileError``, in a workbook that passed the
+    checks) stops the import after every row before it is saved, so the message
+    "the rows before it were imported" is true.
+    """
     tally = Tally()
     added = updated = 0
     chunk: list[ParsedRow] = []
-    for row in parse_file(path, columns, tally):
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            a, u = _import_chunk(chunk, group)
-            added, updated, chunk = added + a, updated + u, []
+    try:
+        for row in parse_file(path, columns, tally):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                a, u = _import_chunk(chunk, group)
+                added, updated, chunk = added + a, updated + u, []
+    except ImportFileError:
+        if chunk:
+            _import_chunk(chunk, group)
+        raise
     if chunk:
         a, u = _import_chunk(chunk, group)
         added, updated = added + a, updated + u

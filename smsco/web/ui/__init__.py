@@ -15,7 +15,7 @@ from flask import Flask
 
 from ..models import State
 from .causes import message_cause
-from .formatting import age, lari, localtime, phone, tetri
+from .formatting import age, lari, localtime, number, percent, phone, tetri
 from .header import header_context
 from .i18n import init_i18n
 
@@ -23,7 +23,7 @@ from .i18n import init_i18n
 def init_ui(app: Flask) -> None:
     """Languages, template filters and the header data every page shows."""
     init_i18n(app)
-    for template_filter in (localtime, age, lari, tetri, phone):
+    for template_filter in (localtime, age, lari, tetri, phone, number, percent):
         app.add_template_filter(template_filter)
     app.jinja_env.globals["STATE_LABELS"] = State.LABELS
     app.jinja_env.globals["State"] = State

@@ -24,7 +24,9 @@ babel = Babel()
 
 
 def select_language() -> str:
-    """The language of this request."""
+    """The language of this request (the JSON API's is English: programs read it)."""
+    if request and request.path.startswith("/api/"):
+        return "en"
     saved = getattr(current_user, "language", None) if current_user else None
     if saved in LANGUAGES:
         return saved
