@@ -61,7 +61,6 @@ class Sources:
     phone_column: int | None = None  # None: guess from the first rows
     pasted: str = ""
     sheet: Sheet | None = None  # the file's first rows, once read
-    contacts: ContactSelection = field(default_factory=ContactSelection)
     # The fields the message uses (lower-case); None keeps every field. Keeping only
     # these keeps 200,000 recipients of a 100-column file small in memory.
     wanted: frozenset[str] | None = None
@@ -71,6 +70,7 @@ class Sources:
         if self.wanted is None:
             return dict(fields)
         return {k: v for k, v in fields.items() if k.lower() in self.wanted}
+    contacts: ContactSelection = field(default_factory=ContactSelection)
 
 
 def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipient]:
@@ -96,9 +96,8 @@ def iter_recipients(sources: Sources, tally: Tally) -> Iterator[CampaignRecipien
 
 
 def _contacts_once(statement, seen: set[str], tally: Tally,
-                   keep) -> Iterator[CampaignRecipient]:
-    """The contacts a query finds, each number once (a contact may be in two groups), with
-    the fields ``keep`` keeps."""
+                   keep=dict) -> Iterator[CampaignRecipient]:
+    """The contacts a query finds, each number once (a contact may be in two groups)."""
     for phone, fields in db.session.execute(statement).yield_per(CHUNK):
         if phone in seen:
             tally.duplicates += 1

@@ -111,8 +111,7 @@ def create_messages(request: NewMessages, user: User | None, *,
         "at": now, "user_id": user.id if user else None, "action": "send",
         "message_id": queued[0].id if len(queued) == 1 else None,
         "detail": f"{len(queued)} message{'' if len(queued) == 1 else 's'} to "
-                  f"{_summary(request.recipients)}; "
-                  f"{detail}{via}"[:500]}])
+                  f"{_summary(request.recipients)}; {detail}{via}"[:500]}])
     if commit:
         db.session.commit()
     return queued
