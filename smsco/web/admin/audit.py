@@ -45,6 +45,9 @@ ACTIONS = {
     "contact_import": _l("Contacts imported"), "group_add": _l("Group added"),
     "group_delete": _l("Group deleted"), "opt_out_add": _l("Number opted out"),
     "opt_out_remove": _l("Opt-out removed"), "opt_out_import": _l("Opt-outs imported"),
+    "api_key_add": _l("API key added"), "api_key_revoke": _l("API key revoked"),
+    "api_webhook": _l("Webhook changed"), "api_webhook_secret": _l("Webhook secret changed"),
+    "webhook_resend": _l("Webhook resent"),
 }
 USER_ACTIONS = {"user_add", "user_enable", "user_disable", "role_change", "password_reset"}
 _NUMBERED = {  # "campaign #12 'Winter sale': …", "Template #3 'Greeting'"
