@@ -1,4 +1,4 @@
-"""Command-line tasks: ``flask --app app prepare`` and ``flask --app app worker``."""
+"""Command-line tasks: ``flask --app app prepare``, ``worker`` and ``translations``."""
 
 from __future__ import annotations
 
@@ -10,16 +10,37 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+from .ui.i18n import compile_catalogs, update_catalogs
+
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
 
     @app.cli.command("prepare")
     def prepare() -> None:
-        """Create the instance folder and bring the database schema up to date."""
+        """Create the instance folder, compile the language catalogs, bring the schema up
+        to date."""
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        compile_catalogs()
         upgrade()
         click.echo("Database is up to date.")
+
+    @app.cli.group("translations")
+    def translations() -> None:
+        """The language catalogs in translations/ (ka, en, ru)."""
+
+    @translations.command("compile")
+    def compile_command() -> None:
+        """Compile the .po files that changed into the .mo files the app reads."""
+        compiled = compile_catalogs()
+        click.echo(f"Compiled: {', '.join(compiled)}." if compiled else "Catalogs up to date.")
+
+    @translations.command("update")
+    def update_command() -> None:
+        """Extract every marked string and merge it into each language's .po file."""
+        template = update_catalogs()
+        click.echo(f"Extracted {template.name}; new strings wait untranslated in the .po "
+                   "files (tests/test_i18n.py lists them).")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
@@ -45,11 +44,7 @@ class State:
     SKIPPED = "skipped"  # never sent on purpose (e.g. the number opted out); reason kept
     ALL = (QUEUED, PAUSED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
-    LABELS: ClassVar[dict[str, str]] = {
-        QUEUED: "Queued", PAUSED: "Paused", SENDING: "Sending", SENT: "Sent",
-        DELIVERED: "Delivered", FAILED: "Failed", UNKNOWN: "Unknown", CANCELED: "Canceled",
-        SKIPPED: "Skipped",
-    }
+    # Their words, in the reader's language: smsco.web.ui.labels.state_label.
 
 
 class Priority:
@@ -77,6 +72,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The interface language the user chose ("ka", "en", "ru"); None: cookie or browser decide.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -148,10 +145,6 @@ class Message(db.Model):
         Index("ix_message_resend_of", "resend_of_id", unique=True),  # one resend per message
         Index("ix_message_claimed_by", "claimed_by"),
     )
-
-    @property
-    def state_label(self) -> str:
-        return State.LABELS.get(self.state, self.state)
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.recipient} {self.state}>"
