@@ -173,7 +173,7 @@ def test_audit_page_lists_entries_newest_first(app, logged_in, users):
     add_user(logged_in, "first-one")
     post(logged_in, f"/admin/users/{users['olga']}/disable")
     html = logged_in.get("/admin/audit").get_data(as_text=True)
-    assert html.index("user_disable") < html.index("user_add")
+    assert html.index("Account disabled") < html.index("Account added")
     assert "Added operator first-one" in html and "Disabled olga" in html
     assert "Older entries" not in html
 

@@ -121,7 +121,7 @@ def test_export_csv_is_formula_safe(app, logged_in):
         db.session.commit()
     text = logged_in.get("/contacts.csv").get_data(as_text=True)
     lines = text.strip().splitlines()
-    assert lines[0] == "phone,name,city,groups"
+    assert lines[0] == "Phone number,name,city,Groups"
     assert lines[1] == "995599445448,'=1+2,Batumi,Team"
 
 

@@ -25,7 +25,7 @@ def test_overview_shows_the_latest_balance_reading(app, logged_in, gateway):
 def test_check_now_reads_the_balance_or_says_why_not(app, logged_in, gateway, closed_port):
     gateway.simulator.set_balance(Decimal("7"))
     page = logged_in.post("/balance/check", follow_redirects=True).get_data(as_text=True)
-    assert "Balance read from the gateway: 7.00 GEL." in page
+    assert "Balance read from the gateway: ₾7.00." in page
     from smsco import Client
 
     app.extensions["smsco_client"] = Client("u", "p", base_url=f"http://127.0.0.1:{closed_port}")

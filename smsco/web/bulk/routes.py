@@ -17,6 +17,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer
@@ -27,7 +29,7 @@ from ..models import Campaign, State, utcnow
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import OutboxError
 from ..sending.quiet_hours import quiet_until
-from ..ui.formatting import gateway_label, local_zone, localtime, sent_at_text
+from ..ui.formatting import clock, local_zone, percent, tetri
 from . import campaigns, services
 from .campaigns import CampaignSpec
 from .forms import BulkForm
@@ -63,15 +65,16 @@ def bulk():
     if request.form.get("action") != "send":
         return _render(form, result, sources.sheet)
     if not result.to_send:
-        form.form_errors.append("There is nobody to send to.")
+        form.form_errors.append(_("There is nobody to send to."))
         return _render(form, result, sources.sheet)
     if not result.affordable:
         return _render(form, result, sources.sheet)
     campaign = services.send(collected, _spec(form, footer), current_user._get_current_object(),
                              form.key.data)
     kick_dispatcher()
-    flash(f"Campaign “{campaign.name}” created: {campaign.recipient_count} messages queued.",
-          "success")
+    flash(ngettext("Campaign “%(name)s” created: %(num)d message queued.",
+                   "Campaign “%(name)s” created: %(num)d messages queued.",
+                   campaign.recipient_count, name=campaign.name), "success")
     return redirect(url_for("bulk.campaign", campaign_id=campaign.id))
 
 
@@ -92,11 +95,12 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
     path = upload_path(form.file_token.data) if form.file_token.data else None
     if form.file_token.data and path is None:
         form.file_token.data = form.file_name.data = ""
-        return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
+        return services.Sources(), _("The uploaded file is gone (kept for a day): choose it "
+                                     "again.")
     sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
                                form.pasted.data or "")
     if not (sources.group_ids or sources.file or sources.pasted.strip()):
-        return sources, "Choose a group, a recipients file, or paste numbers."
+        return sources, _("Choose a group, a recipients file, or paste numbers.")
     if path is not None:
         try:  # read the first rows once; the preview and the page reuse them
             sources = replace(sources, sheet=inspect(path))
@@ -142,12 +146,12 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     if campaign.quiet_hours and counts[State.QUEUED]:
         until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), utcnow(), local_zone())
         if until is not None:
-            waiting = localtime(until, "%H:%M")
+            waiting = clock(until)
     rate = progress.delivery_rate
     return {
         "percent": progress.percent, "done": progress.done, "total": progress.total,
-        "counts": counts, "credits": progress.credits,
-        "delivery_rate": None if rate is None else f"{rate * 100:.1f}%",
+        "counts": counts, "credits": tetri(progress.credits),
+        "delivery_rate": None if rate is None else percent(rate),
         "finished": not any(progress.counts.get(s) for s in (
             State.QUEUED, State.PAUSED, State.SENDING, State.SENT)),
         "quiet_until": waiting, "paused": campaign.paused, "canceled": campaign.canceled,
@@ -160,9 +164,7 @@ def campaign(campaign_id: int):
     item = db.get_or_404(Campaign, campaign_id)
     page = services.campaign_messages(campaign_id, request.args.get("before", type=int))
     return render_template("bulk/campaign.html", campaign=item, data=progress_data(item),
-                           page=page, STATES=COUNT_STATES, sent_at_text=sent_at_text,
-                           gateway_label=gateway_label,
-                           FINAL_STATES=State.FINAL)
+                           page=page, STATES=COUNT_STATES, FINAL_STATES=State.FINAL)
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")
@@ -179,37 +181,42 @@ def campaign_csv(campaign_id: int):
                              "Cache-Control": "no-store"})
 
 
-def _action(campaign_id: int, action, done: str):
+def _action(campaign_id: int, action, done):
+    """Run a campaign action; ``done(count)`` says what it did."""
     item = db.get_or_404(Campaign, campaign_id)
     try:
         count = action(item, current_user._get_current_object())
     except OutboxError as error:
         flash(str(error), "error")
     else:
-        flash(done.format(count=count), "success")
+        flash(done(count), "success")
         kick_dispatcher()
     return redirect(url_for("bulk.campaign", campaign_id=campaign_id))
 
 
 @bp.post("/campaigns/<int:campaign_id>/pause")
 def pause(campaign_id: int):
-    return _action(campaign_id, campaigns.pause_campaign,
-                   "Campaign paused: {count} messages held.")
+    return _action(campaign_id, campaigns.pause_campaign, lambda count: ngettext(
+        "Campaign paused: %(num)d message held.", "Campaign paused: %(num)d messages held.",
+        count))
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
 def resume(campaign_id: int):
-    return _action(campaign_id, campaigns.resume_campaign,
-                   "Campaign resumed: {count} messages queued again.")
+    return _action(campaign_id, campaigns.resume_campaign, lambda count: ngettext(
+        "Campaign resumed: %(num)d message queued again.",
+        "Campaign resumed: %(num)d messages queued again.", count))
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
 def cancel(campaign_id: int):
-    return _action(campaign_id, campaigns.cancel_campaign,
-                   "Campaign cancelled: {count} messages will not be sent.")
+    return _action(campaign_id, campaigns.cancel_campaign, lambda count: ngettext(
+        "Campaign cancelled: %(num)d message will not be sent.",
+        "Campaign cancelled: %(num)d messages will not be sent.", count))
 
 
 @bp.post("/campaigns/<int:campaign_id>/resend-failed")
 def resend_failed(campaign_id: int):
-    return _action(campaign_id, campaigns.resend_failed,
-                   "{count} failed messages queued again.")
+    return _action(campaign_id, campaigns.resend_failed, lambda count: ngettext(
+        "%(num)d failed message queued again.", "%(num)d failed messages queued again.",
+        count))

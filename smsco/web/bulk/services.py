@@ -14,6 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from smsco import text
@@ -30,8 +31,9 @@ from ..contacts.importing import (
 )
 from ..extensions import db
 from ..models import Campaign, Contact, User, contact_group_member
-from ..ui.formatting import gateway_label, local_iso
+from ..ui.formatting import local_iso
 from ..ui.header import latest_balance_reading
+from ..ui.labels import error_text, gateway_label, state_label
 from . import campaigns
 from .campaigns import CampaignRecipient, CampaignSpec
 
@@ -213,18 +215,20 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
     import io
 
     from ..models import Message
-    from ..ui.exports import neutralize
+    from ..ui.exports import lari_cell, neutralize
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("id", "recipient", "state", "gateway_status", "sent_at", "credits",
-                     "error", "message"))
+    writer.writerow(neutralize(name) for name in (
+        _("ID"), _("Recipient"), _("Status"), _("Gateway status"), _("Sent at"), _("Cost, ₾"),
+        _("Error"), _("Message")))
     yield buffer.getvalue()
     after = 0
     while True:
         rows = db.session.execute(
             select(Message.id, Message.recipient, Message.state, Message.gateway_status,
-                   Message.sent_at, Message.credits, Message.error_text, Message.body)
+                   Message.sent_at, Message.credits, Message.error_code, Message.error_text,
+                   Message.body)
             .where(Message.campaign_id == campaign_id, Message.id > after)
             .order_by(Message.id).limit(batch)).all()
         if not rows:
@@ -232,7 +236,8 @@ def results_csv(campaign_id: int, batch: int = 5000) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         writer.writerows([neutralize(v) for v in (
-            r.id, r.recipient, r.state, gateway_label(r.gateway_status), local_iso(r.sent_at),
-            r.credits, r.error_text, r.body)] for r in rows)
+            r.id, r.recipient, state_label(r.state), gateway_label(r.gateway_status),
+            local_iso(r.sent_at), lari_cell(r.credits), error_text(r.error_code, r.error_text),
+            r.body)] for r in rows)
         yield buffer.getvalue()
         after = rows[-1].id

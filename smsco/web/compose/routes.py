@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer, with_footer
@@ -42,7 +44,7 @@ def _prefill_from_template(form: ComposeForm) -> None:
         return
     template = visible_template(template_id, current_user)
     if template is None:
-        flash("That template does not exist or is not yours to use.", "error")
+        flash(_("That template does not exist or is not yours to use."), "error")
         return
     form.message.data = template.body
 
@@ -52,7 +54,7 @@ def edit(message_id: int):
     """Edit a message held here until its time (the compose form, one recipient)."""
     message = db.get_or_404(Message, message_id)
     if message.state != State.QUEUED or message.schedule_mode != ScheduleMode.HELD:
-        flash("Only messages held here for a later time can be edited.", "error")
+        flash(_("Only messages held here for a later time can be edited."), "error")
         return redirect(url_for("history.message", message_id=message_id))
     form = ComposeForm(obj=None)
     if not form.is_submitted():
@@ -66,14 +68,14 @@ def edit(message_id: int):
             flash(str(error), "error")
         else:
             kick_dispatcher()
-            flash("Changes saved.", "success")
+            flash(_("Changes saved."), "success")
         return redirect(url_for("history.message", message_id=message_id))
     return render_template("compose/compose.html", form=form, editing=message)
 
 
 def _one_recipient(form: ComposeForm) -> bool:
     if len(form.valid_recipients) != 1:
-        form.recipients.errors = ["An edited message goes to exactly one number."]
+        form.recipients.errors = [_("An edited message goes to exactly one number.")]
         return False
     return True
 
@@ -89,7 +91,7 @@ def new_messages_from(form: ComposeForm) -> NewMessages:
 
 
 def queued_text(count: int, scheduled: bool) -> str:
-    noun = "message" if count == 1 else "messages"
     if scheduled:
-        return f"{count} {noun} scheduled."
-    return f"{count} {noun} queued; sending now."
+        return ngettext("%(num)d message scheduled.", "%(num)d messages scheduled.", count)
+    return ngettext("%(num)d message queued; sending now.",
+                    "%(num)d messages queued; sending now.", count)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -12,6 +13,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco.phones import normalize
 
+from ..ui.forms import Form
+from ..ui.labels import validation_text
 from .importing import EXTENSIONS, field_name
 
 _FIELD_LINE = re.compile(r"^\s*([^:=]+?)\s*[:=]\s*(.*?)\s*$")
@@ -21,16 +24,17 @@ def _normalized(field) -> None:
     try:
         field.normalized = normalize(field.data or "")
     except SmscoValidationError as error:
-        raise ValidationError(str(error)) from None
+        raise ValidationError(validation_text(error)) from None
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """One contact: number, name, other fields, groups."""
 
-    phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
-    other_fields = TextAreaField("Other fields", validators=[Optional()])
-    groups = SelectMultipleField("Groups", coerce=int, validate_choice=False)
+    phone = StringField(_l("Phone number"),
+                        validators=[DataRequired(_l("Enter the phone number."))])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    other_fields = TextAreaField(_l("Other fields"), validators=[Optional()])
+    groups = SelectMultipleField(_l("Groups"), coerce=int, validate_choice=False)
 
     def validate_phone(self, field) -> None:
         _normalized(field)
@@ -38,7 +42,8 @@ class ContactForm(FlaskForm):
     def validate_other_fields(self, field) -> None:
         for line in (field.data or "").splitlines():
             if line.strip() and not _FIELD_LINE.match(line):
-                raise ValidationError(f"Write one field per line as name: value ({line!r}).")
+                raise ValidationError(_("Write one field per line as name: value (%(line)s).",
+                                        line=line.strip()))
 
     def field_values(self) -> dict[str, str]:
         """The name and the other fields as one dict (names as placeholders use them)."""
@@ -52,20 +57,21 @@ class ContactForm(FlaskForm):
         return values
 
 
-class GroupForm(FlaskForm):
-    name = StringField("Group name", validators=[DataRequired("Name the group."),
-                                                 Length(max=120)])
+class GroupForm(Form):
+    name = StringField(_l("Group name"), validators=[DataRequired(_l("Name the group.")),
+                                                     Length(max=120)])
 
 
-class UploadForm(FlaskForm):
-    file = FileField("File", validators=[
-        FileRequired("Choose a CSV or XLSX file."),
-        FileAllowed(list(EXTENSIONS), "Choose a CSV or XLSX file.")])
+class UploadForm(Form):
+    file = FileField(_l("File"), validators=[
+        FileRequired(_l("Choose a CSV or XLSX file.")),
+        FileAllowed(list(EXTENSIONS), _l("Choose a CSV or XLSX file."))])
 
 
-class OptOutForm(FlaskForm):
-    phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
-    reason = StringField("Reason", validators=[Optional(), Length(max=200)])
+class OptOutForm(Form):
+    phone = StringField(_l("Phone number"),
+                        validators=[DataRequired(_l("Enter the phone number."))])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
     def validate_phone(self, field) -> None:
         _normalized(field)

@@ -23,11 +23,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from smsco import ValidationError
 from smsco.phones import normalize
 
 from ..ui.exports import neutralize
+from ..ui.labels import validation_text
 
 EXTENSIONS = ("csv", "xlsx")
 SAMPLE_ROWS = 5
@@ -47,7 +49,7 @@ def file_kind(filename: str | None) -> str:
     """``csv`` or ``xlsx`` from a file name; ``ImportFileError`` for anything else."""
     ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if ext not in EXTENSIONS:
-        raise ImportFileError("Choose a CSV or XLSX file.")
+        raise ImportFileError(_("Choose a CSV or XLSX file."))
     return ext
 
 
@@ -78,7 +80,7 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ImportFileError("This file is not a readable XLSX workbook.") from None
+        raise ImportFileError(_("This file is not a readable XLSX workbook.")) from None
     try:
         sheet = workbook.worksheets[0]
         for values in sheet.iter_rows(values_only=True):
@@ -127,7 +129,7 @@ class Sheet:
     def column_names(self) -> list[str]:
         """A name per column to show: the header, or "Column N"."""
         return [(self.headers[i] if i < len(self.headers) and self.headers[i]
-                 else f"Column {i + 1}") for i in range(self.width)]
+                 else _("Column %(num)d", num=i + 1)) for i in range(self.width)]
 
     def default_fields(self) -> list[str]:
         """The default field name per column (header lower-cased, spaces → _)."""
@@ -146,12 +148,12 @@ class Sheet:
 def inspect(path: Path, sample: int = SAMPLE_ROWS) -> Sheet:
     """Read the first rows. The first row is a header unless one of its cells is a number."""
     head: list[list[str]] = []
-    for _, cells in iter_rows(path):
+    for _line, cells in iter_rows(path):
         head.append(cells)
         if len(head) > sample:
             break
     if not head:
-        raise ImportFileError("The file has no rows.")
+        raise ImportFileError(_("The file has no rows."))
     first = head[0]
     has_header = not any(_is_phone(cell) for cell in first if cell)
     if has_header:
@@ -209,12 +211,12 @@ class ParsedRow:
 def check_number(raw: str, line: int, seen: set[str], tally: Tally) -> str | None:
     """The normalized number, or None after counting the row as invalid or a duplicate."""
     if not raw:
-        tally.invalid.append(RowProblem(line, raw, "No phone number in this row."))
+        tally.invalid.append(RowProblem(line, raw, _("No phone number in this row.")))
         return None
     try:
         phone = normalize(raw)
     except ValidationError as error:
-        tally.invalid.append(RowProblem(line, raw, str(error)))
+        tally.invalid.append(RowProblem(line, raw, validation_text(error)))
         return None
     if phone in seen:
         tally.duplicates += 1
@@ -244,7 +246,7 @@ def problems_csv(problems: Iterable[RowProblem]) -> str:
     """The invalid rows as CSV (line, value, reason), safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("line", "value", "reason"))
+    writer.writerow(neutralize(name) for name in (_("Line"), _("Value"), _("Reason")))
     writer.writerows((p.line, neutralize(p.value), neutralize(p.reason)) for p in problems)
     return buffer.getvalue()
 

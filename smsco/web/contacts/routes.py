@@ -17,6 +17,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -60,10 +61,10 @@ def new_contact():
     form = ContactForm()
     _group_choices(form)
     if form.validate_on_submit():
-        _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
+        _contact, created = services.save_contact(None, form.phone.normalized, form.field_values(),
                                            form.groups.data or [])
-        flash("Contact added." if created else
-              "This number was already a contact: its fields were updated.", "success")
+        flash(_("Contact added.") if created else
+              _("This number was already a contact: its fields were updated."), "success")
         return redirect(url_for("contacts.contacts"))
     return render_template("contacts/contact_form.html", form=form, contact=None)
 
@@ -85,7 +86,7 @@ def edit_contact(contact_id: int):
         except ValueError as error:
             form.phone.errors = [str(error)]
         else:
-            flash("Contact saved.", "success")
+            flash(_("Contact saved."), "success")
             return redirect(url_for("contacts.contacts"))
     return render_template("contacts/contact_form.html", form=form, contact=contact)
 
@@ -93,7 +94,7 @@ def edit_contact(contact_id: int):
 @bp.post("/contacts/<int:contact_id>/delete")
 def delete_contact(contact_id: int):
     services.delete_contact(db.get_or_404(Contact, contact_id))
-    flash("Contact deleted.", "success")
+    flash(_("Contact deleted."), "success")
     return redirect(url_for("contacts.contacts"))
 
 
@@ -111,11 +112,11 @@ def groups():
     if form.validate_on_submit():
         name = form.name.data.strip()
         if db.session.scalar(select(ContactGroup).where(ContactGroup.name == name)):
-            form.name.errors = ["A group with this name exists."]
+            form.name.errors = [_("A group with this name exists.")]
         else:
             db.session.add(ContactGroup(name=name))
             db.session.commit()
-            flash(f"Group {name!r} created.", "success")
+            flash(_("Group “%(name)s” created.", name=name), "success")
             return redirect(url_for("contacts.groups"))
     return render_template("contacts/groups.html", form=form, groups=services.groups(),
                            sizes=services.group_sizes())
@@ -126,7 +127,7 @@ def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
     db.session.delete(group)
     db.session.commit()
-    flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
+    flash(_("Group “%(name)s” deleted; its contacts are kept.", name=group.name), "success")
     return redirect(url_for("contacts.groups"))
 
 
@@ -152,7 +153,8 @@ def import_map(token: str):
     """Step 2: the first rows, a select per column, a target group; then import."""
     path = upload_path(token)
     if path is None:
-        flash("The uploaded file is gone (files are kept for a day). Upload it again.", "error")
+        flash(_("The uploaded file is gone (files are kept for a day). Upload it again."),
+              "error")
         return redirect(url_for("contacts.import_upload"))
     try:
         sheet = inspect(path)
@@ -166,9 +168,10 @@ def import_map(token: str):
             group = _target_group()
             result = services.import_contacts(path, columns, group)
             path.unlink(missing_ok=True)
-            flash(f"Import finished: {result.added} added, {result.updated} updated, "
-                  f"{result.invalid} invalid, {result.duplicates} duplicates within the file.",
-                  "success")
+            flash(_("Import finished: %(added)s added, %(updated)s updated, %(invalid)s "
+                    "invalid, %(duplicates)s duplicates within the file.",
+                    added=result.added, updated=result.updated, invalid=result.invalid,
+                    duplicates=result.duplicates), "success")
             return redirect(url_for("contacts.import_done", added=result.added,
                                     updated=result.updated, invalid=result.invalid,
                                     duplicates=result.duplicates,
@@ -185,12 +188,12 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
         choice = (request.form.get(f"column-{index}") or IGNORE).strip()
         if choice == PHONE:
             if phone is not None:
-                return None, "Choose “Phone number” for one column only."
+                return None, _("Choose “Phone number” for one column only.")
             phone = index
         elif choice != IGNORE:
             fields[index] = choice
     if phone is None:
-        return None, "Choose which column holds the phone number."
+        return None, _("Choose which column holds the phone number.")
     return ColumnMap(phone, fields, has_header), None
 
 
@@ -236,7 +239,7 @@ def opt_outs():
     if form.validate_on_submit():
         added = services.add_opt_outs([form.phone.normalized], form.reason.data,
                                       current_user._get_current_object())
-        flash("Number opted out." if added else "This number was already opted out.",
+        flash(_("Number opted out.") if added else _("This number was already opted out."),
               "success")
         return redirect(url_for("contacts.opt_outs"))
     search = (request.args.get("q") or "").strip()[:40]
@@ -250,7 +253,7 @@ def import_opt_outs():
     """Opt out every number of a file (the number column is guessed)."""
     upload = UploadForm(prefix="import")
     if not upload.validate_on_submit():
-        flash(" ".join(upload.file.errors) or "Choose a CSV or XLSX file.", "error")
+        flash(" ".join(upload.file.errors) or _("Choose a CSV or XLSX file."), "error")
         return redirect(url_for("contacts.opt_outs"))
     try:
         path = upload_path(save_upload(upload.file.data))
@@ -261,11 +264,13 @@ def import_opt_outs():
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
     path.unlink(missing_ok=True)
-    flash(f"{result.added} numbers opted out, {result.updated} were already, "
-          f"{result.invalid} invalid, {result.duplicates} duplicates within the file.", "success")
+    flash(_("%(added)s numbers opted out, %(updated)s were already, %(invalid)s invalid, "
+            "%(duplicates)s duplicates within the file.", added=result.added,
+            updated=result.updated, invalid=result.invalid, duplicates=result.duplicates),
+          "success")
     if result.report_token:
-        flash("Invalid rows: " + url_for("contacts.invalid_rows", token=result.report_token),
-              "info")
+        flash(_("Invalid rows: %(link)s",
+                link=url_for("contacts.invalid_rows", token=result.report_token)), "info")
     return redirect(url_for("contacts.opt_outs"))
 
 
@@ -273,7 +278,7 @@ def import_opt_outs():
 def remove_opt_out():
     phone = (request.form.get("phone") or "").strip()
     if services.remove_opt_out(phone):
-        flash("The number may receive marketing messages again.", "success")
+        flash(_("The number may receive marketing messages again."), "success")
     return redirect(url_for("contacts.opt_outs"))
 
 

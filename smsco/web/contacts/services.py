@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import String, cast, delete, insert, or_, select
 
 from smsco.errors import ValidationError
@@ -22,6 +23,7 @@ from ..database import escape_like
 from ..extensions import db
 from ..models import Contact, ContactGroup, OptOut, User, contact_group_member, utcnow
 from ..ui.exports import neutralize
+from ..ui.formatting import local_iso
 from .importing import ColumnMap, ParsedRow, Tally, parse_file, save_report
 
 PAGE_SIZE = 50
@@ -91,7 +93,7 @@ def save_contact(contact: Contact | None, phone: str, fields: dict[str, str],
     if contact is None and existing is not None:
         contact, fields = existing, {**existing.fields, **fields}
     elif contact is not None and existing is not None and existing.id != contact.id:
-        raise ValueError("Another contact already has this number.")
+        raise ValueError(_("Another contact already has this number."))
     created = contact is None
     if created:
         contact = Contact(phone=phone, fields={})
@@ -180,7 +182,7 @@ def contacts_csv(batch: int = 5000) -> Iterator[str]:
     group_names = {g.id: g.name for g in groups()}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["phone", *names, "groups"])
+    writer.writerow([neutralize(name) for name in (_("Phone number"), *names, _("Groups"))])
     after = 0
     while True:
         rows = list(db.session.scalars(select(Contact).where(Contact.id > after)
@@ -263,11 +265,11 @@ def remove_opt_out(phone: str) -> int:
 def opt_outs_csv() -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("phone", "reason", "created_at"))
-    for row in db.session.execute(
+    writer.writerow(neutralize(name) for name in (_("Phone number"), _("Reason"), _("Since")))
+    for phone, reason, created_at in db.session.execute(
             select(OptOut.phone, OptOut.reason, OptOut.created_at).order_by(OptOut.phone)
     ).yield_per(5000):
-        writer.writerow([neutralize(v) for v in row])
+        writer.writerow([neutralize(v) for v in (phone, reason, local_iso(created_at))])
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)

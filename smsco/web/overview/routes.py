@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import BalanceSnapshot, Message, utcnow
 from ..sending.jobs import record_balance
 from ..ui.charts import sparkline
-from ..ui.formatting import local_zone
+from ..ui.formatting import lari, local_zone
 
 bp = Blueprint("main", __name__)
 
@@ -34,7 +35,7 @@ def index():
         .where(BalanceSnapshot.at >= utcnow() - timedelta(days=TREND_DAYS))
         .order_by(BalanceSnapshot.id)).all()
     return render_template("index.html", counts=counts, credits=credits, recent=recent,
-                           trend=sparkline(trend, label="Balance over the last 7 days"))
+                           trend=sparkline(trend, label=_("Balance over the last 7 days")))
 
 
 @bp.post("/balance/check")
@@ -42,10 +43,11 @@ def check_balance():
     """Read the balance from the gateway now."""
     snapshot = record_balance()
     if snapshot is None:
-        flash("The balance could not be read from the gateway just now; the last reading is "
-              "shown. Try again in a minute.", "error")
+        flash(_("The balance could not be read from the gateway just now; the last reading is "
+                "shown. Try again in a minute."), "error")
     else:
-        flash(f"Balance read from the gateway: {snapshot.balance:.2f} GEL.", "success")
+        flash(_("Balance read from the gateway: %(balance)s.", balance=lari(snapshot.balance)),
+              "success")
     return redirect(url_for("main.index"))
 
 
