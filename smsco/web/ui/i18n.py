@@ -36,8 +36,8 @@ TRANSLATIONS_DIR = PROJECT_ROOT / "translations"
 DOMAIN = "messages"
 # What `make translations` extracts (babel.cfg): Python of the web app and every template.
 EXTRACT_CONFIG = PROJECT_ROOT / "babel.cfg"
-# _l is lazy_gettext, browser_text and plural_forms are texts for the browser; _, gettext, ngettext, pgettext
-# and N_ are Babel's defaults.
+# _l is lazy_gettext, browser_text and plural_forms are texts for the browser; _, gettext,
+# ngettext, pgettext and N_ are Babel's defaults.
 EXTRACT_KEYWORDS = ("_l", "browser_text", "plural_forms:1,2")
 
 babel = Babel()
