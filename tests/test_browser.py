@@ -22,6 +22,6 @@ def test_overview_reads_the_balance_in_chromium(live_server, gateway, page, user
     assert page.get_by_role("heading", name="Gateway balance").is_visible()
     assert page.get_by_test_id("balance").inner_text() == "Not read yet."
     page.get_by_role("button", name="Check now").click()
-    expect(page.get_by_test_id("balance")).to_have_text("12.34 GEL")
-    expect(page.locator(".header-balance")).to_contain_text("12.34 GEL")
+    expect(page.get_by_test_id("balance")).to_have_text("₾12.34")
+    expect(page.locator(".header-balance")).to_contain_text("₾12.34")
     expect(page.locator(".sparkline")).to_have_count(0)  # one reading is not a trend yet

@@ -70,4 +70,4 @@ def test_admin_adds_and_disables_an_operator(live_server, page, users):
     assert page.get_by_role("row").filter(has_text="nino").get_by_text("Disabled").is_visible()
 
     page.get_by_role("link", name="Audit log").click()
-    assert page.get_by_role("cell", name="user_disable").is_visible()
+    assert page.get_by_role("cell", name="Account disabled").is_visible()
