@@ -19,8 +19,8 @@ from .i18n import init_i18n
 
 FILTERS = (formatting.localtime, formatting.clock, formatting.age, formatting.lari,
            formatting.tetri, formatting.number, formatting.percent, formatting.phone)
-GLOBALS = (labels.state_label, labels.gateway_label, labels.error_text, labels.stored_text,
-           labels.audit_action, labels.role_labels, formatting.zone_name,
+GLOBALS = (labels.state_label, labels.state_labels, labels.gateway_label, labels.error_text,
+           labels.stored_text, labels.audit_action, labels.role_labels, formatting.zone_name,
            formatting.datetime_example, formatting.date_example, formatting.money_format,
            formatting.sent_at_text)
 

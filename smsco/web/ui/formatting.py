@@ -36,8 +36,9 @@ NBSP = "\u00a0"
 class Style:
     """How one language writes dates, times, numbers and money."""
 
-    date: str  # str.format with d, m, y, mon (the month's short name)
-    date_time: str  # str.format with date and time
+    date: str  # str.format with d, m, y and mon (the month's short name)
+    date_time: str  # the same with H and M (24-hour)
+    date_time_seconds: str  # the same with S
     money: str  # str.format with amount
     months: tuple[str, ...]  # short month names, January first
     decimal: str
@@ -45,11 +46,11 @@ class Style:
 
 
 # Explicit where CLDR differs from local practice (CLDR's ka and ru put a comma after
-# the date; en uses AM/PM and "GEL12.50").
+# the date; en uses AM/PM and "GEL12.50"): date, date-and-time separator, money.
 PATTERNS = {
-    "ka": ("{d:02}.{m:02}.{y}", "{date} {time}", "{amount}" + NBSP + LARI),
-    "ru": ("{d:02}.{m:02}.{y}", "{date} {time}", "{amount}" + NBSP + LARI),
-    "en": ("{d} {mon} {y}", "{date}, {time}", LARI + "{amount}"),
+    "ka": ("{d:02}.{m:02}.{y}", " ", "{amount}" + NBSP + LARI),
+    "ru": ("{d:02}.{m:02}.{y}", " ", "{amount}" + NBSP + LARI),
+    "en": ("{d} {mon} {y}", ", ", LARI + "{amount}"),
 }
 
 
@@ -57,10 +58,11 @@ PATTERNS = {
 def style_for(language: str) -> Style:
     """The formats of ``language`` (ka, en, ru), CLDR's names and separators filled in."""
     locale = Locale.parse(language)
-    date_pattern, date_time, money = PATTERNS.get(language, PATTERNS["en"])
+    date, separator, money = PATTERNS.get(language, PATTERNS["en"])
     abbreviated = locale.months["format"]["abbreviated"]
     symbols = locale.number_symbols["latn"]
-    return Style(date_pattern, date_time, money,
+    clock = date + separator + "{H:02}:{M:02}"
+    return Style(date, clock, clock + ":{S:02}", money,
                  tuple(abbreviated[month].rstrip(".") for month in range(1, 13)),
                  symbols["decimal"], symbols["group"])
 
@@ -98,15 +100,13 @@ def to_local(moment: datetime | None) -> datetime | None:
 # -- dates and times shown -----------------------------------------------------------
 
 
-def _date_text(day: date, shown: Style) -> str:
-    return shown.date.format(d=day.day, m=day.month, y=day.year, mon=shown.months[day.month - 1])
-
-
 def datetime_text(local: datetime, seconds: bool = False) -> str:
     """A local date and 24-hour time as the page's language writes it."""
     shown = style()
-    clock_text = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
-    return shown.date_time.format(date=_date_text(local, shown), time=clock_text)
+    pattern = shown.date_time_seconds if seconds else shown.date_time
+    return pattern.format(d=local.day, m=local.month, y=local.year,
+                          mon=shown.months[local.month - 1], H=local.hour, M=local.minute,
+                          S=local.second)
 
 
 def localtime(moment: datetime | None, seconds: bool = False) -> str:
@@ -270,7 +270,11 @@ def datetime_input(local: datetime | None) -> str:
 
 def date_input(day: date | None) -> str:
     """A local day as the text of a date input ("25.11.2026", "25 Nov 2026")."""
-    return _date_text(day, style()) if day else ""
+    if not day:
+        return ""
+    shown = style()
+    return shown.date.format(d=day.day, m=day.month, y=day.year,
+                             mon=shown.months[day.month - 1])
 
 
 def datetime_example() -> str:
