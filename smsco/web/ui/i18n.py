@@ -43,12 +43,19 @@ EXTRACT_CONFIG = PROJECT_ROOT / "babel.cfg"
 EXTRACT_KEYWORDS = ("_l", "browser_text", "plural_forms:1,2")
 
 babel = Babel()
+# One Locale each: Flask-Babel takes a Locale as it is, instead of parsing a code per request.
+_LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
 
 T = TypeVar("T")
 
 
-def select_language() -> str:
-    """The language of this request."""
+def select_language() -> Locale:
+    """The language of this request (Flask-Babel's locale selector)."""
+    language = _chosen_language()
+    return _LOCALES.get(language) or Locale.parse(language)
+
+
+def _chosen_language() -> str:
     saved = getattr(current_user, "language", None) if current_user else None
     if saved in LANGUAGES:
         return saved
@@ -112,9 +119,19 @@ def _format(text: str, variables: dict[str, object]) -> Markup:
     return markup % variables if variables or "%" in text else markup
 
 
+# Templates' texts without variables, as markup, per language: most of a page's strings.
+_plain: dict[tuple[str, str], Markup] = {}
+
+
 def template_gettext(string: str, **variables: object) -> Markup:
     """Templates' ``_()`` and ``gettext()``."""
-    return _format(translations().ugettext(string), variables)
+    if variables:
+        return _format(translations().ugettext(string), variables)
+    key = (current_language(), string)
+    text = _plain.get(key)
+    if text is None:
+        text = _plain[key] = _format(translations().ugettext(string), {})
+    return text
 
 
 def template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
