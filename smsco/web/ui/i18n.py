@@ -120,18 +120,33 @@ def _format(text: str, variables: dict[str, object]) -> Markup:
 
 
 # Templates' texts without variables, as markup, per language: most of a page's strings.
-_plain: dict[tuple[str, str], Markup] = {}
+_plain: dict[str, dict[str, Markup]] = {}
+
+
+def gettext_for(language: str, catalog: NullTranslations):
+    """Templates' ``_()`` in one language: a text without variables is looked up once."""
+    plain = _plain.setdefault(language, {})
+
+    def template_gettext(string: str, **variables: object) -> Markup:
+        if variables:
+            return _format(catalog.ugettext(string), variables)
+        text = plain.get(string)
+        if text is None:
+            text = plain[string] = _format(catalog.ugettext(string), {})
+        return text
+
+    return template_gettext
 
 
 def template_gettext(string: str, **variables: object) -> Markup:
-    """Templates' ``_()`` and ``gettext()``."""
-    if variables:
-        return _format(translations().ugettext(string), variables)
-    key = (current_language(), string)
-    text = _plain.get(key)
-    if text is None:
-        text = _plain[key] = _format(translations().ugettext(string), {})
-    return text
+    """Templates' ``_()`` and ``gettext()`` (where no page context gives a faster one)."""
+    return gettext_for(current_language(), translations())(string, **variables)
+
+
+def page_gettext() -> dict[str, object]:
+    """Context processor: each page's ``_()`` bound to its language once, not per string."""
+    bound = gettext_for(current_language(), translations())
+    return {"_": bound, "gettext": bound}
 
 
 def template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
@@ -151,6 +166,7 @@ def _install_fast_gettext(app: Flask) -> None:
     functions: Jinja's wrappers cost several microseconds per string."""
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
                                  ngettext=template_ngettext, pgettext=template_pgettext)
+    app.context_processor(page_gettext)
 
 
 @cache
