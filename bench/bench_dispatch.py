@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_client import PASSWORD, USER, free_port, start_simulator  # noqa: E402
 from smsco.client import SEND_PATH  # noqa: E402
+from smsco.web.sending.dispatch import stop_dispatcher  # noqa: E402
 
 BODY = "Your order 1234 is ready for pickup"
 
@@ -106,7 +107,7 @@ def main() -> None:
                 elapsed["dispatcher, concurrency 4"] += dispatcher_run(
                     apps[4], numbers(per_round, offset + 2 * per_round))
             for app in apps.values():
-                app.extensions["smsco_dispatcher"].pool.shutdown()
+                stop_dispatcher(app)
     finally:
         proc.terminate()
         proc.wait(10)

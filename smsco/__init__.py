@@ -18,6 +18,7 @@ from .errors import (
     GatewayUnavailable,
     InvalidRequest,
     ProtocolError,
+    RequestRefused,
     ScheduleError,
     SendFailed,
     SmscoError,
@@ -27,6 +28,6 @@ from .errors import (
 
 __all__ = [
     "AmbiguousSend", "AuthError", "Client", "CreditExhausted", "DeliveryStatus",
-    "GatewayError", "GatewayUnavailable", "InvalidRequest", "ProtocolError", "ScheduleError",
-    "SendFailed", "SendResult", "SmscoError", "TransportError", "ValidationError",
+    "GatewayError", "GatewayUnavailable", "InvalidRequest", "ProtocolError", "RequestRefused",
+    "ScheduleError", "SendFailed", "SendResult", "SmscoError", "TransportError", "ValidationError",
 ]

@@ -11,7 +11,8 @@ Exit codes tell the failure classes apart, so a script can decide what to do:
 2     bad usage or input refused locally (nothing was sent)
 3     the gateway rejected the account (2905) or credentials are missing
 4     credit exhausted (2906)
-5     the gateway refused the request (2904, 2908–2915)
+5     the gateway refused the request (2904, 2908–2915, or an HTTP 4xx from its
+      web server)
 6     the gateway could not be reached or is unavailable (2907): safe to retry
 7     a send may or may not have gone out (no answer, or an unreadable one):
       do not retry blindly
@@ -34,6 +35,7 @@ from .errors import (
     GatewayError,
     GatewayUnavailable,
     ProtocolError,
+    RequestRefused,
     SmscoError,
     TransportError,
     ValidationError,
@@ -71,7 +73,7 @@ def exit_code_for(error: SmscoError) -> int:
         return EXIT_CREDIT
     if isinstance(error, (GatewayUnavailable, TransportError)):
         return EXIT_UNREACHABLE
-    if isinstance(error, GatewayError):
+    if isinstance(error, (GatewayError, RequestRefused)):
         return EXIT_REFUSED
     if isinstance(error, AmbiguousSend):
         return EXIT_AMBIGUOUS

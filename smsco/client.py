@@ -12,7 +12,8 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Callable, Iterable
+import socket
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -23,13 +24,14 @@ from zoneinfo import ZoneInfo
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
 
 from . import phones, text
 from .errors import (
     ERROR_CODES,
     AmbiguousSend,
     ProtocolError,
+    RequestRefused,
     SmscoError,
     TransportError,
     ValidationError,
@@ -254,17 +256,30 @@ class Client:
             response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
             body = response.content.decode("utf-8", "replace")
         except requests.RequestException as exc:
-            error = _transport_error(exc, is_send)
+            error = _transport_error(exc, is_send, self.read_timeout)
         # Raised outside the except block so no exception holding the URL is
         # kept as __context__ of ours.
         if error is not None:
             raise error
+        if 400 <= response.status_code < 500:
+            # The web server in front of the gateway turned the request away
+            # (e.g. 414, a URL too long): the gateway itself never read it.
+            raise RequestRefused(
+                f"The gateway's web server refused the request (HTTP {response.status_code}); "
+                "nothing was sent.",
+                reply=self._excerpt(body), http_status=response.status_code,
+            )
         if response.status_code != 200:
             raise ProtocolError(
                 f"The gateway answered HTTP {response.status_code}.",
                 reply=self._excerpt(body), http_status=response.status_code,
             )
         return body
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds to wait for an answer once a request has left."""
+        return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
 
     def _parse(self, parser: Callable[[str], T], reply: str) -> T:
         """Run a reply parser, masking the password in any reply it quotes."""
@@ -282,40 +297,48 @@ class Client:
         return excerpt
 
 
-def _transport_error(exc: requests.RequestException, is_send: bool) -> SmscoError:
+def _transport_error(exc: requests.RequestException, is_send: bool,
+                     read_timeout: float) -> SmscoError:
     """Classify a ``requests`` failure without keeping any of its text (it has the URL)."""
     if _no_connection_made(exc):
         return TransportError("Could not connect to the gateway; nothing was sent.")
+    if _timed_out(exc):
+        what = f"no answer came within {read_timeout:g} s"
+    else:
+        what = "the connection was closed without an answer"
     if not is_send:
-        return TransportError(f"The gateway did not answer ({_kind(exc)}).")
+        return TransportError(f"The gateway did not answer: {what}.")
     return AmbiguousSend(
-        f"The send request reached the gateway but no answer came ({_kind(exc)}); "
+        f"The send request reached the gateway but {what}; "
         "the message may have been sent. It will not be retried automatically."
     )
 
 
 def _no_connection_made(exc: requests.RequestException) -> bool:
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.InvalidURL,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
         return True
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema)):
-        return True
-    # requests wraps urllib3's MaxRetryError, whose ``reason`` is the root cause.
+    return any(isinstance(cause, (NewConnectionError, NameResolutionError))
+               for cause in _causes(exc))
+
+
+def _timed_out(exc: requests.RequestException) -> bool:
+    """True when the answer did not come in time (``requests`` wraps a timeout while
+    reading the body in a ``ConnectionError``)."""
+    return any(isinstance(cause, (requests.Timeout, ReadTimeoutError, socket.timeout))
+               for cause in _causes(exc))
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests wraps urllib3's MaxRetryError, whose ``reason``
+    is the root cause."""
     cause: BaseException | None = exc
     for _ in range(8):
         if cause is None:
-            break
-        if isinstance(cause, (NewConnectionError, NameResolutionError)):
-            return True
+            return
+        yield cause
         cause = getattr(cause, "reason", None) or cause.__cause__ or (
             cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
-    return False
-
-
-def _kind(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    return "connection closed"
 
 
 def _clean(reply: str) -> str:

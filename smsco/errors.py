@@ -68,13 +68,17 @@ class ValidationError(SmscoError, ValueError):
     """Refused locally, before any request was made.
 
     ``problems`` lists each offending item (a phone number, a character) in
-    words, so a user interface can show every one of them.
+    words, so a user interface can show every one of them. ``reason`` is a
+    short code a user interface can word in its own language (for numbers:
+    ``empty``, ``invalid``, ``landline``, ``service``).
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None, field: str | None = None):
+    def __init__(self, message: str, problems: list[str] | None = None, field: str | None = None,
+                 reason: str | None = None):
         super().__init__(message)
         self.problems = list(problems or [])
         self.field = field
+        self.reason = reason
 
 
 class TransportError(SmscoError):
@@ -86,6 +90,19 @@ class AmbiguousSend(SmscoError):
 
     Never retry automatically; a second request may be a second SMS.
     """
+
+
+class RequestRefused(SmscoError):
+    """The gateway's web server refused the request with an HTTP 4xx status (e.g. 414 for a
+    message too long for a URL): the gateway never read it, so nothing was sent.
+
+    ``http_status`` holds the status, ``reply`` the start of the reply.
+    """
+
+    def __init__(self, message: str, reply: str = "", http_status: int | None = None):
+        super().__init__(message)
+        self.reply = reply
+        self.http_status = http_status
 
 
 class ProtocolError(SmscoError):

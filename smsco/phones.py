@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
+from phonenumbers import PhoneNumberType
 
 from .errors import ValidationError
 
@@ -33,6 +34,15 @@ _GEORGIAN_MOBILE = re.compile(r"(\+995)?(5\d{8})")
 _GE_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("GE")
 _GE_GENERAL = re.compile(_GE_METADATA.general_desc.national_number_pattern)
 _GE_MOBILE = re.compile(_GE_METADATA.mobile.national_number_pattern)
+# Kinds of valid numbers that cannot receive SMS: reason code and words.
+NOT_FOR_SMS = {
+    PhoneNumberType.FIXED_LINE: ("landline", "is a landline number: it cannot receive SMS."),
+    PhoneNumberType.TOLL_FREE: ("service", "is a toll-free number: it cannot receive SMS."),
+    PhoneNumberType.PREMIUM_RATE: ("service", "is a premium-rate number: it cannot receive SMS."),
+    PhoneNumberType.SHARED_COST: ("service", "is a shared-cost number: it cannot receive SMS."),
+    PhoneNumberType.UAN: ("service", "is a service number: it cannot receive SMS."),
+    PhoneNumberType.VOICEMAIL: ("service", "is a voicemail number: it cannot receive SMS."),
+}
 
 
 @dataclass
@@ -42,17 +52,33 @@ class ParsedRecipients:
     valid: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    # Why an invalid entry was refused, when it is more than "not a number":
+    # raw entry -> reason code (``landline``, ``service``).
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
-    """One number to gateway form (digits with country code); ``ValidationError`` if invalid."""
+    """One number to gateway form (digits with country code); ``ValidationError`` if invalid.
+
+    A valid number of a kind that cannot receive SMS (a landline, a toll-free
+    or premium-rate line) is refused too, with ``reason`` saying which.
+    """
+    number, kind = _parse(raw, region)
+    if kind in NOT_FOR_SMS:
+        reason, words = NOT_FOR_SMS[kind]
+        raise ValidationError(f"{raw.strip()!r} {words}", problems=[raw.strip()],
+                              field="recipients", reason=reason)
+    return number
+
+
+def _parse(raw: str, region: str) -> tuple[str, int]:
+    """A valid number in gateway form and its phonenumbers type; ``ValidationError`` if none."""
     candidate = raw.strip()
     if not candidate:
-        raise ValidationError("The phone number is empty.", problems=[raw], field="recipients")
+        raise ValidationError("The phone number is empty.", problems=[raw], field="recipients",
+                              reason="empty")
     if _NOT_NUMBER_CHARS.search(candidate):
-        raise ValidationError(
-            f"{candidate!r} is not a phone number.", problems=[candidate], field="recipients"
-        )
+        raise _not_a_number(candidate)
     digits = re.sub(r"[^\d+]", "", candidate)
     # "995599445448" and "00995599445448" are international numbers written
     # without the plus sign; treat them as such.
@@ -66,23 +92,21 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
     mobile = _GEORGIAN_MOBILE.fullmatch(digits)
     if mobile and (mobile.group(1) or region == "GE"):
         national = mobile.group(2)
-        if (_GE_GENERAL.fullmatch(national) and _GE_MOBILE.fullmatch(national)) or (
-                phonenumbers.is_valid_number(phonenumbers.PhoneNumber(
-                    country_code=995, national_number=int(national)))):
-            return "995" + national
+        if _GE_GENERAL.fullmatch(national) and _GE_MOBILE.fullmatch(national):
+            return "995" + national, PhoneNumberType.MOBILE
     try:
         number = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:
-        raise ValidationError(
-            f"{raw.strip()!r} is not a phone number.", problems=[raw.strip()], field="recipients"
-        ) from None
+        raise _not_a_number(candidate) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            f"{raw.strip()!r} is not a valid phone number.",
-            problems=[raw.strip()],
-            field="recipients",
-        )
-    return f"{number.country_code}{number.national_number}"
+        raise ValidationError(f"{candidate!r} is not a valid phone number.",
+                              problems=[candidate], field="recipients", reason="invalid")
+    return f"{number.country_code}{number.national_number}", phonenumbers.number_type(number)
+
+
+def _not_a_number(candidate: str) -> ValidationError:
+    return ValidationError(f"{candidate!r} is not a phone number.", problems=[candidate],
+                           field="recipients", reason="invalid")
 
 
 def split_numbers(text: str, region: str = DEFAULT_REGION) -> list[str]:
@@ -114,8 +138,9 @@ def _longest_number_end(words: list[str], start: int, region: str) -> int:
 
 
 def _is_valid(candidate: str, region: str) -> bool:
+    """Whether the words read as one number (a landline too: it is one number, refused later)."""
     try:
-        normalize(candidate, region)
+        _parse(candidate, region)
     except ValidationError:
         return False
     return True
@@ -136,8 +161,10 @@ def parse_recipients(
     for raw in candidates:
         try:
             number = normalize(raw, region)
-        except ValidationError:
+        except ValidationError as error:
             result.invalid.append(raw)
+            if error.reason in {"landline", "service"}:
+                result.reasons[raw] = error.reason
             continue
         if number in seen:
             result.duplicates.append(raw)

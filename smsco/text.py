@@ -40,6 +40,7 @@ import os
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 
 from anyascii import anyascii
 
@@ -239,18 +240,47 @@ def check_message(text: str) -> str:
     return text
 
 
-def transliterate(text: str, style: str = "national") -> str:
+# Georgian (Mkhedruli) letters; upper() turns one into its Mtavruli capital,
+# which the tables render in title case.
+_MKHEDRULI = "\u10d0-\u10fa\u10fd-\u10ff"
+_WORD_START = re.compile(rf"(?<!\w)([{_MKHEDRULI}])")
+CAPITALIZE = (None, "sentences", "words")
+
+
+def _capitalize_georgian(text: str, mode: str, allowed: frozenset[str]) -> str:
+    """Capitalize Georgian letters that start a word, or a sentence of the output.
+
+    A sentence ends where the output will have one: at ``. ! ? …`` and at
+    ``, ;`` unless the gateway takes those as they are (they become ``.``).
+    """
+    if mode == "words":
+        return _WORD_START.sub(lambda m: m.group(1).upper(), text)
+    ends = ".!?…" + "".join(ch for ch in ",;" if ch not in allowed)
+    sentence = re.compile(rf"((?:^|[{re.escape(ends)}]\s+|\n)[^\w{_MKHEDRULI}]*)([{_MKHEDRULI}])")
+    return sentence.sub(lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def transliterate(text: str, style: str = "national", capitalize: str | None = None) -> str:
     """``text`` rewritten so the gateway accepts it; unchanged if it already does.
 
     ``style`` chooses the Georgian table: ``"national"`` or ``"informal"``.
+    Georgian has no capitals, so a raw transliteration reads as lower case.
+    ``capitalize="sentences"`` capitalizes a Georgian letter that starts a
+    sentence (for message text); ``"words"`` one that starts a word (for names
+    and cities). Letters of scripts with case keep the case they were written
+    in. The default (``None``) is the exact, raw form.
     """
     if style not in STYLES:
         raise ValueError(f"Unknown style {style!r}; use one of: {', '.join(STYLES)}")
+    if capitalize not in CAPITALIZE:
+        raise ValueError(f"Unknown capitalize {capitalize!r}; use one of: {CAPITALIZE}")
     if not transliteration_needed(text):
         return text
     text = unicodedata.normalize("NFC", text)
     ukrainian = not _UKRAINIAN_MARKERS.isdisjoint(text)
     allowed = allowed_characters()
+    if capitalize:
+        text = _capitalize_georgian(text, capitalize, allowed)
     pieces = []
     # re.split with a group alternates: text between words, a word, ...
     for index, part in enumerate(_WORD.split(text)):
@@ -416,6 +446,18 @@ def segments(text: str) -> int:
     return -(-length // MULTI_PART_LENGTH)
 
 
-def cost(text: str, recipients: int = 1, price_per_part: int = PRICE_PER_PART) -> int:
-    """What sending ``text`` to ``recipients`` numbers costs, in tetri."""
-    return segments(text) * recipients * price_per_part
+def cost(text: str, recipients: int | Iterable[str] = 1,
+         price_per_part: int = PRICE_PER_PART) -> int:
+    """What sending ``text`` to ``recipients`` costs, in tetri.
+
+    ``recipients`` is a count or an iterable of numbers (each counts once as
+    given); anything else raises ``TypeError``.
+    """
+    if isinstance(recipients, bool) or not isinstance(recipients, int | Iterable) or isinstance(
+            recipients, str | bytes):
+        raise TypeError(f"recipients must be a count or an iterable of numbers, "
+                        f"not {type(recipients).__name__}")
+    count = recipients if isinstance(recipients, int) else sum(1 for _ in recipients)
+    if count < 0:
+        raise ValueError("recipients cannot be negative")
+    return segments(text) * count * price_per_part

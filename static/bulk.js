@@ -1,5 +1,5 @@
-/* Bulk send and campaign pages: live campaign progress (polls JSON every 2 s until done),
- * a confirm before cancelling, and one submit per "Send to all" click. */
+/* Bulk send and campaign pages: live campaign progress (polls JSON every 2 s until done)
+ * and one submit per "Send to all" click. (Cancelling asks through confirm.js.) */
 (function () {
   "use strict";
   var INTERVAL_MS = 2000;
@@ -15,7 +15,7 @@
     var bar = root.querySelector("[data-progressbar]");
     if (bar) { bar.setAttribute("aria-valuenow", String(data.percent)); }
     var fill = root.querySelector("[data-progress-fill]");
-    if (fill) { fill.style.width = data.percent + "%"; }
+    if (fill) { fill.setAttribute("width", String(data.percent)); }
     ["percent", "done", "total", "credits", "delivery_rate"].forEach(function (name) {
       setField(root, name, data[name]);
     });
@@ -28,6 +28,10 @@
       wait.hidden = !data.quiet_until;
       setField(root, "quiet_until", data.quiet_until || "");
     }
+    Object.keys(data.actions || {}).forEach(function (name) {
+      var slot = root.querySelector('[data-action="' + name + '"]');
+      if (slot) { slot.hidden = !data.actions[name]; }
+    });
     root.setAttribute("data-finished", data.finished ? "true" : "false");
   }
 
@@ -44,15 +48,6 @@
         .catch(function () { window.setTimeout(tick, INTERVAL_MS); });
     }
     if (root.getAttribute("data-finished") !== "true") { window.setTimeout(tick, INTERVAL_MS); }
-  }
-
-  function confirmForms() {
-    var forms = document.querySelectorAll("form[data-confirm]");
-    for (var i = 0; i < forms.length; i++) {
-      forms[i].addEventListener("submit", function (event) {
-        if (!window.confirm(this.getAttribute("data-confirm"))) { event.preventDefault(); }
-      });
-    }
   }
 
   function oneSend(form) {
@@ -72,7 +67,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.querySelector("[data-campaign-live]");
     if (live) { pollCampaign(live); }
-    confirmForms();
     var form = document.querySelector("form[data-bulk-form]");
     if (form) { oneSend(form); }
   });

@@ -15,7 +15,6 @@
     var state = document.createElement("span");
     state.className = "state state-" + update.state;
     state.textContent = update.label;
-    if (update.error) { state.title = update.error; }
     cell.textContent = "";
     cell.appendChild(state);
     if (update.gateway) {
@@ -24,6 +23,13 @@
       gateway.textContent = update.gateway;
       cell.appendChild(document.createTextNode(" "));
       cell.appendChild(gateway);
+    }
+    if (update.error) {  // the likely cause of a failed or unknown message, in words
+      var cause = document.createElement("small");
+      cause.className = "cause";
+      cause.textContent = update.error;
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(cause);
     }
   }
 
@@ -38,6 +44,16 @@
     setText(row, "sent_at", update.sent_at);
     setText(row, "credits", update.credits);
     row.setAttribute("data-final", update.final ? "true" : "false");
+    row.setAttribute("data-state", update.state);
+  }
+
+  /* "2 messages queued; sending now." is news only while they wait: once none on the page
+   * is queued or sending any more, the flash goes. */
+  function settleFlash(root) {
+    var waiting = '[data-state="queued"], [data-state="sending"]';
+    if (root.matches(waiting) || root.querySelector(waiting)) { return; }
+    var flashes = document.querySelectorAll("[data-flash-transient]");
+    for (var i = 0; i < flashes.length; i++) { flashes[i].remove(); }
   }
 
   function pollTable(table) {
@@ -58,6 +74,7 @@
               var row = table.querySelector('tr[data-id="' + id + '"]');
               if (row) { applyRow(row, data.messages[id]); }
             });
+            settleFlash(table);
             var balance = document.querySelector("[data-balance]");
             if (balance && data.balance) { balance.textContent = data.balance; }
           }
@@ -80,6 +97,7 @@
         holder.innerHTML = html;
         var fresh = holder.querySelector("#message-live");
         if (fresh && fresh.innerHTML !== live.innerHTML) { live.replaceWith(fresh); }
+        if (fresh) { settleFlash(fresh); }
       })
       .catch(function () { /* try again next time */ })
       .then(function () { schedule(pollMessage); });
@@ -87,7 +105,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var table = document.querySelector("table.history-table[data-updates-url]");
-    if (table) { pollTable(table); }
-    if (document.getElementById("message-live")) { schedule(pollMessage); }
+    if (table) { settleFlash(table); pollTable(table); }
+    var live = document.getElementById("message-live");
+    if (live) { settleFlash(live); schedule(pollMessage); }
   });
 })();

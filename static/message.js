@@ -80,7 +80,9 @@
     this.proposalCount = root.querySelector("[data-proposal-count]");
     this.placeholderWarning = root.querySelector("[data-placeholder-warning]");
     this.templateSelect = root.querySelector("[data-template-select]");
-    this.footerToggle = root.querySelector("[data-footer-toggle]");
+    this.footerToggle = root.querySelector("[data-footer-toggle]") ||
+      (root.dataset.footerFrom ? document.querySelector(root.dataset.footerFrom) : null);
+    this.showCost = root.dataset.cost !== "off";
     var source = root.dataset.recipientCountFrom;
     this.recipientSource = source ? document.querySelector(source) : null;
     this.balance = root.dataset.balance === "" || root.dataset.balance === undefined
@@ -97,7 +99,13 @@
     this.input.addEventListener("input", function () { self.hideProposal(); later(); });
     if (this.recipientSource) { this.recipientSource.addEventListener("input", later); }
     document.addEventListener("message-field:refresh", later);
-    if (this.footerToggle) { this.footerToggle.addEventListener("change", later); }
+    if (this.footerToggle && this.footerToggle.type === "radio") {
+      // Choosing another radio of the group changes no event on this one.
+      document.querySelectorAll('input[name="' + this.footerToggle.name + '"]')
+        .forEach(function (radio) { radio.addEventListener("change", later); });
+    } else if (this.footerToggle) {
+      this.footerToggle.addEventListener("change", later);
+    }
     if (this.style) {
       this.style.addEventListener("change", function () {
         if (!self.proposal.hidden) { self.propose(); } else { later(); }
@@ -213,12 +221,14 @@
     add(" · ");
     phrase(texts.form("parts", result.parts), "%(num)s", texts.number(result.parts),
            "data-parts", result.parts);
-    add(" · ");
-    add(texts.money(total), "data-cost", total);
-    add(" " + (recipients === null ? texts.get("perRecipient")
-                                   : texts.plural("forRecipients", recipients)));
+    if (this.showCost) {
+      add(" · ");
+      add(texts.money(total), "data-cost", total);
+      add(" " + (recipients === null ? texts.get("perRecipient")
+                                     : texts.plural("forRecipients", recipients)));
+    }
     var warnings = [];
-    if (this.balance !== null && recipients !== null) {
+    if (this.showCost && this.balance !== null && recipients !== null) {
       var left = this.balance - total;
       add(" · ");
       phrase(texts.get("leaves", {}), "%(amount)s", texts.money(left), "data-leaves", left);
@@ -232,6 +242,9 @@
         : texts.plural("overParts", result.over, {previous: texts.number(result.parts - 1)});
       warnings.unshift(texts.plural("parts", result.parts) + " — " + over);
     }
+    if (result.too_long) {  // the server's own words (translated there): the form refuses it
+      warnings.unshift(result.too_long);
+    }
     if (result.invalid.length) {
       var chars = [];
       result.invalid.forEach(function (item) {
@@ -244,6 +257,7 @@
     this.warning.textContent = warnings.join(" ");
     this.warning.hidden = warnings.length === 0;
     this.root.classList.toggle("is-warning", warnings.length > 0);
+    this.root.classList.toggle("is-too-long", Boolean(result.too_long));
     this.placeholderWarning.hidden = !(result.placeholders.length &&
       this.root.dataset.placeholders !== "allow");
     this.renderMarked(result);

@@ -9,6 +9,7 @@ with a message saying how to install it.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -41,15 +42,54 @@ def browser():
         browser.close()
 
 
+# Runs in every page before its own scripts (injected by the browser, so the CSP does not
+# apply to it): each Content-Security-Policy violation becomes a console error.
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline code") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+}, true);
+"""
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh browser context and page; a failed test leaves a screenshot behind."""
+def csp_violations():
+    """What the page reported breaking its Content-Security-Policy; any fails the test."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp_violations):
+    """A fresh browser context and page; the test fails if the page breaks its CSP."""
     context = browser.new_context(locale="en-GB", timezone_id="Asia/Tbilisi",
                                   viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(CSP_REPORTER)
     page = context.new_page()
+    page.on("console", lambda message: _note_csp_violation(message.text, csp_violations))
     yield page
     context.close()
+    assert csp_violations == [], "the page broke its Content-Security-Policy"
+
+
+def _note_csp_violation(text: str, violations: list[str]) -> None:
+    # Chromium's own report, and ours from CSP_REPORTER.
+    if text.startswith("CSP violation") or "Content Security Policy" in text:
+        violations.append(text)
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``condition()`` until it returns something true and return that; fail on timeout.
+
+    For conditions the browser cannot see (the simulator's requests, database rows).
+    """
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
+        time.sleep(interval)
+    return result
 
 
 PASSWORD = "correct-horse-battery"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from decimal import Decimal
@@ -13,6 +14,7 @@ from smsco.simulator import Simulator
 from smsco.web.ui.i18n import compile_catalogs
 
 from .scripted import ScriptedGateway
+from .secrets_guard import SecretGuard
 
 # The compiled catalogs (.mo) are not in git: compile them when a .po is newer, so a plain
 # `pytest` speaks Georgian and Russian as `make test` does.
@@ -20,6 +22,7 @@ compile_catalogs()
 
 GATEWAY_USER = "tester"
 GATEWAY_PASSWORD = "s3cret-Pa55"
+TEST_SECRET_KEY = "test-secret-key"
 
 
 @pytest.fixture(autouse=True)
@@ -30,9 +33,31 @@ def fast_hashing(monkeypatch):
     from werkzeug.security import generate_password_hash
 
     from smsco.web import models
+    from smsco.web.auth import services
 
-    monkeypatch.setattr(models, "generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+    fast = partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    monkeypatch.setattr(models, "generate_password_hash", fast)
+    monkeypatch.setattr(services, "generate_password_hash", fast)
+    services._dummy_hash.cache_clear()  # the unknown-name hash too
+    yield
+    services._dummy_hash.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def secret_guard():
+    """Every test: no secret in any log record at DEBUG; ``app`` adds its pages and database."""
+    guard = SecretGuard({"the gateway password": GATEWAY_PASSWORD,
+                         "SECRET_KEY": TEST_SECRET_KEY})
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(guard)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield guard
+    finally:
+        root.removeHandler(guard)
+        root.setLevel(level)
+    assert guard.findings == [], "a secret was seen"
 
 
 @pytest.fixture
@@ -82,14 +107,20 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def app(gateway, tmp_path):
-    """The dashboard pointed at the simulator, with an empty database."""
+def app(request, gateway, tmp_path, secret_guard):
+    """The dashboard pointed at the simulator, with an empty database.
+
+    CSRF is on for tests that drive a browser (as in production) and off for the
+    others, which post forms directly (tests of CSRF turn it back on). Its pages
+    and database are searched for the secrets (``secrets_guard``).
+    """
     from smsco.web import create_app
     from smsco.web.extensions import db
+    from smsco.web.sending.dispatch import stop_dispatcher
 
     app = create_app({
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "SMSCO_DEMO": False,
         "SMSCO_USERNAME": GATEWAY_USER,
@@ -97,7 +128,7 @@ def app(gateway, tmp_path):
         "SMSCO_BASE_URL": gateway.url,
         "SMSCO_SCHEDULER": False,
         "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_ENABLED": False,  # tests of CSRF turn it back on
+        "WTF_CSRF_ENABLED": "page" in request.fixturenames,
         # Tests find fields by their English labels (DESIGN §5); tests of languages ask
         # for another one (Accept-Language, the switch).
         "SMSCO_DEFAULT_LANGUAGE": "en",
@@ -105,7 +136,11 @@ def app(gateway, tmp_path):
     with app.app_context():
         db.drop_all()
         db.create_all()
+    secret_guard.watch(app)
     yield app
+    stop_dispatcher(app)  # its heartbeat and sending threads would outlive the test
+    secret_guard.forget(app)
+    secret_guard.scan_database(app)
     with app.app_context():
         db.session.remove()
         db.drop_all()
@@ -139,7 +174,7 @@ def live_server(app):
     server.shutdown()
 
 
-from .browser import browser, page  # noqa: E402, F401 - fixtures for browser tests
+from .browser import browser, csp_violations, page  # noqa: E402, F401 - fixtures for browser tests
 
 # -- accounts ----------------------------------------------------------------------
 
@@ -163,13 +198,21 @@ def users(app):
         return {"admin": admin.id, "olga": operator.id}
 
 
+def session_login(web, user_id: int, session_version: int = 0):
+    """Log the test client in by writing the session a login would write."""
+    from smsco.web.auth.services import SESSION_VERSION
+
+    with web.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+        session[SESSION_VERSION] = session_version
+    return web
+
+
 @pytest.fixture
 def logged_in(web, users):
     """The test client logged in as the administrator (session set directly)."""
-    with web.session_transaction() as session:
-        session["_user_id"] = str(users["admin"])
-        session["_fresh"] = True
-    return web
+    return session_login(web, users["admin"])
 
 
 @pytest.fixture

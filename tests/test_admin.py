@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import OPERATOR_PASSWORD
@@ -16,7 +18,8 @@ from .test_auth import (  # noqa: F401 - real_csrf is an autouse fixture
 
 def post(web, url: str, data: dict | None = None, page: str = "/admin/users"):
     """Post like a browser: with the CSRF token of ``page``."""
-    return web.post(url, data={"csrf_token": csrf_token(web, page), **(data or {})})
+    return web.post(url, data={"csrf_token": csrf_token(web, page), "confirmed": "1",
+                               **(data or {})})
 
 
 def add_user(web, username: str, password: str = "long-enough-pw", role: str = "operator"):
@@ -37,7 +40,8 @@ def test_operators_get_a_403_page(web, users, path):
 def test_operators_cannot_post_admin_actions(app, web, users):
     log_in(web, "olga", OPERATOR_PASSWORD)
     token = csrf_token(web, "/")
-    response = web.post(f"/admin/users/{users['admin']}/disable", data={"csrf_token": token})
+    response = web.post(f"/admin/users/{users['admin']}/disable",
+                        data={"csrf_token": token, "confirmed": "1"})
     assert response.status_code == 403
     assert get_user(app, "admin")["active"]
 
@@ -172,7 +176,7 @@ def test_unknown_account_is_404(logged_in):
 def test_audit_page_lists_entries_newest_first(app, logged_in, users):
     add_user(logged_in, "first-one")
     post(logged_in, f"/admin/users/{users['olga']}/disable")
-    html = logged_in.get("/admin/audit").get_data(as_text=True)
+    html = logged_in.get("/admin/audit").get_data(as_text=True).split("<tbody>")[1]
     assert html.index("Account disabled") < html.index("Account added")
     assert "Added operator first-one" in html and "Disabled olga" in html
     assert "Older entries" not in html
@@ -201,3 +205,93 @@ def test_audit_page_is_keyset_paginated(app, logged_in, users):
     second = logged_in.get(older).get_data(as_text=True)
     assert "entry 6<" in second and "entry 1<" in second and "entry 7<" not in second
     assert "Older entries" not in second and "Newest" in second
+
+
+def audit_rows(html: str) -> list[tuple[str, str, str]]:
+    """(action code, concerns cell, detail) per row of the audit table."""
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    return re.findall(r'<td [^>]*data-action="(\w+)">[^<]*</td>\s*<td class="nowrap"[^>]*>(.*?)'
+                      r'</td>\s*<td[^>]*>([^<]*)</td>', body, re.S)
+
+
+@pytest.fixture
+def history(app, users):
+    """Entries of several users, actions and days, one of each kind a link is made for."""
+    from datetime import datetime
+
+    from smsco.web.extensions import db
+    from smsco.web.models import AuditEntry, Message
+
+    def at(day: str) -> datetime:  # noon in Tbilisi, as naive UTC
+        return datetime.fromisoformat(f"{day} 08:00")
+
+    with app.app_context():
+        message = Message(recipient="995555123456", body="hi")
+        db.session.add(message)
+        db.session.flush()
+        db.session.add_all([
+            AuditEntry(user_id=users["olga"], action="send", message_id=message.id,
+                       detail="1 message to 995555123456", at=at("2026-03-01")),
+            AuditEntry(user_id=users["olga"], action="campaign",
+                       detail="campaign #7 'Winter sale': 3 recipients", at=at("2026-03-02")),
+            AuditEntry(user_id=users["admin"], action="template_edit",
+                       detail="Template #4 '=HYPERLINK()'", at=at("2026-03-03")),
+            AuditEntry(user_id=users["admin"], action="template_delete",
+                       detail="Template #5 'Old'", at=at("2026-03-03")),
+            AuditEntry(user_id=users["admin"], action="user_disable", detail="Disabled olga",
+                       at=at("2026-03-04")),
+            AuditEntry(user_id=None, action="something_new", detail="later", at=at("2026-03-05")),
+        ])
+        db.session.commit()
+        return message.id
+
+
+def test_audit_actions_read_as_words_and_link_to_what_they_concern(logged_in, users, history):
+    html = logged_in.get("/admin/audit").get_data(as_text=True)
+    rows = audit_rows(html)
+    assert [code for code, _, _ in rows] == ["something_new", "user_disable", "template_delete",
+                                             "template_edit", "campaign", "send"]
+    assert ">Account disabled</td>" in html and ">Campaign created</td>" in html
+    assert ">something_new</td>" in html  # an action we do not know yet, as it is
+    concerns = [cell for _, cell, _ in rows]
+    assert concerns[0] == ""
+    assert concerns[1] == f'<a href="/admin/users#user-{users["olga"]}">olga</a>'
+    assert concerns[2] == ""  # deleted: nothing to link to
+    assert concerns[3] == '<a href="/templates/4/edit">Template #4</a>'
+    assert concerns[4] == '<a href="/campaigns/7">campaign #7</a>'
+    assert concerns[5] == f'<a href="/messages/{history}">#{history}</a>'
+
+
+def test_audit_filters_by_user_action_and_date(logged_in, users, history):
+    def codes(query: str) -> list[str]:
+        return [c for c, _, _ in audit_rows(logged_in.get("/admin/audit?" + query)
+                                            .get_data(as_text=True))]
+
+    assert codes(f"user={users['olga']}") == ["campaign", "send"]
+    assert codes("action=user_disable") == ["user_disable"]
+    assert codes("from=2026-03-02&to=2026-03-03") == ["template_delete", "template_edit",
+                                                      "campaign"]
+    assert codes(f"user={users['admin']}&from=2026-03-04") == ["user_disable"]
+    assert codes("action=nonsense&user=x&from=99999-1-1") == codes("")
+    html = logged_in.get(f"/admin/audit?user={users['olga']}").get_data(as_text=True)
+    assert f'<option value="{users["olga"]}" selected>olga</option>' in html
+    assert "No entries match these filters." in logged_in.get(
+        "/admin/audit?from=2030-01-01").get_data(as_text=True)
+
+
+def test_audit_export_is_the_filtered_view_as_csv(logged_in, users, history):
+    import csv
+    import io
+
+    reply = logged_in.get(f"/admin/audit.csv?user={users['admin']}")
+    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert re.search(r'filename="smsco-audit-\d{4}-\d{2}-\d{2}\.csv"',
+                     reply.headers["Content-Disposition"])
+    rows = list(csv.DictReader(io.StringIO(reply.get_data().decode("utf-8-sig"))))
+    assert [(r["user"], r["action"], r["concerns"]) for r in rows] == [
+        ("admin", "Account disabled", "olga"), ("admin", "Template deleted", ""),
+        ("admin", "Template changed", "Template #4")]
+    assert rows[2]["detail"] == "Template #4 '=HYPERLINK()'"  # not a formula: starts with T
+    assert rows[0]["time"].startswith("2026-03-04T12:00:00")
+    html = logged_in.get(f"/admin/audit?user={users['admin']}").get_data(as_text=True)
+    assert f'href="/admin/audit.csv?user={users["admin"]}"' in html

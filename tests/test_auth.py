@@ -100,6 +100,52 @@ def test_setup_explains_bad_input_beside_the_field(app, web, username, password,
     assert get_user(app, "boss") is None
 
 
+def test_parallel_setups_create_exactly_one_administrator(app, live_server):
+    """20 simultaneous first-run forms, each a different name: one account results."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from smsco.web.extensions import db
+    from smsco.web.models import User
+
+    forms = []
+    for _ in range(20):
+        session = requests.Session()
+        page = session.get(live_server.url + "/setup").text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        forms.append((session, token))
+    start = threading.Barrier(len(forms))
+
+    def submit(number: int) -> int:
+        session, token = forms[number]
+        start.wait()
+        return session.post(live_server.url + "/setup", allow_redirects=False, timeout=30,
+                            data={"csrf_token": token, "username": f"boss{number}",
+                                  "password": "long-enough-pw",
+                                  "confirm": "long-enough-pw"}).status_code
+
+    with ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        statuses = list(pool.map(submit, range(len(forms))))
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+    assert statuses.count(302) == 1
+    assert set(statuses) <= {302, 200, 404}  # the others: a plain refusal, never a 500
+    assert audit_actions(app).count("user_add") == 1
+
+
+def test_a_refused_first_account_leaves_setup_open(app):
+    from smsco.web.auth import services
+
+    with app.app_context():
+        with pytest.raises(services.AccountError, match="Use at least 10 characters"):
+            services.create_first_admin("boss", "short")
+        assert services.create_first_admin("boss", "long-enough-pw").username == "boss"
+        with pytest.raises(services.AccountError, match="The first account already exists"):
+            services.create_first_admin("other", "long-enough-pw")
+
+
 def test_setup_is_404_once_an_account_exists(web, users):
     assert web.get("/setup").status_code == 404
 
@@ -207,6 +253,69 @@ def test_logout_is_a_post_from_the_header(app, web, users):
     assert audit_actions(app) == ["login", "logout"]
 
 
+def copy_of(app, web):
+    """A second client holding a copy of ``web``'s session cookie (a stolen cookie)."""
+    thief = app.test_client()
+    thief.set_cookie("session", web.get_cookie("session").value)
+    return thief
+
+
+def test_a_copied_cookie_stops_working_after_logout(app, web, users):
+    log_in(web, "olga", OPERATOR_PASSWORD)
+    thief = copy_of(app, web)
+    assert thief.get("/").status_code == 200
+    web.post("/logout", data={"csrf_token": csrf_token(web, "/")})
+    assert thief.get("/").status_code == 302
+    assert thief.get("/compose").headers["Location"].startswith("/login")
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302  # a new login works
+
+
+@pytest.mark.parametrize("change", ["password_reset", "disable_enable"])
+def test_an_administrators_change_ends_the_users_sessions(app, web, users, change):
+    log_in(web, "olga", OPERATOR_PASSWORD)
+    thief = copy_of(app, web)
+    admin = app.test_client()
+    log_in(admin, "admin", ADMIN_PASSWORD)
+    target = f"/admin/users/{users['olga']}"
+    if change == "password_reset":
+        admin.post(target + "/password", data={
+            "csrf_token": csrf_token(admin, target + "/password"),
+            "password": "brand-new-password", "confirm": "brand-new-password"})
+        new_password = "brand-new-password"
+    else:
+        for action in ("disable", "enable"):
+            admin.post(f"{target}/{action}", data={"csrf_token": csrf_token(admin, "/"),
+                                                   "confirmed": "1"})
+        new_password = OPERATOR_PASSWORD
+    assert get_user(app, "olga")["active"]
+    for client in (web, thief):
+        assert client.get("/").status_code == 302
+    assert admin.get("/").status_code == 200
+    assert log_in(web, "olga", new_password).status_code == 302
+
+
+def test_a_session_from_before_versions_lasts_until_the_first_logout(app, web, users):
+    with web.session_transaction() as session:  # what a login wrote before the upgrade
+        session["_user_id"] = str(users["olga"])
+    assert web.get("/").status_code == 200
+    other = app.test_client()
+    log_in(other, "olga", OPERATOR_PASSWORD)
+    other.post("/logout", data={"csrf_token": csrf_token(other, "/")})
+    assert web.get("/").status_code == 302
+
+
+def test_resetting_ones_own_password_keeps_this_session_and_ends_the_others(app, web, users):
+    log_in(web, "admin", ADMIN_PASSWORD)
+    other_device = copy_of(app, web)
+    target = f"/admin/users/{users['admin']}/password"
+    response = web.post(target, data={"csrf_token": csrf_token(web, target),
+                                      "password": "brand-new-password",
+                                      "confirm": "brand-new-password"})
+    assert response.status_code == 302
+    assert web.get("/").status_code == 200
+    assert other_device.get("/").status_code == 302
+
+
 # -- CSRF, cookies, lifetime -------------------------------------------------------------
 
 
@@ -246,28 +355,129 @@ def test_session_lifetime_and_cookie_flags_come_from_config(app, web, tmp_path):
 # -- rate limit ---------------------------------------------------------------------------
 
 
-def test_login_attempts_are_rate_limited(app, gateway, tmp_path, users):
-    from smsco.web import create_app
+@pytest.fixture
+def throttled(app):
+    """Login throttling on (the suite turns it off), with fresh counters."""
+    from smsco.web.auth.throttle import init_throttle
+
+    app.config["RATELIMIT_ENABLED"] = True
+    init_throttle(app)
+    return app
+
+
+class PasswordChecks:
+    """How many password hashes were compared; ``delay`` makes each take that long."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.count, self.delay, self.lock = 0, 0.0, threading.Lock()
+
+    def wrap(self, real):
+        import time
+
+        def check(pwhash, password):
+            with self.lock:
+                self.count += 1
+            time.sleep(self.delay)
+            return real(pwhash, password)
+        return check
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """Counts every password hash comparison (real accounts and the unknown-name dummy)."""
+    from smsco.web import models
+    from smsco.web.auth import services
+
+    checks = PasswordChecks()
+    monkeypatch.setattr(models, "check_password_hash", checks.wrap(models.check_password_hash))
+    monkeypatch.setattr(services, "check_password_hash",
+                        checks.wrap(services.check_password_hash))
+    return checks
+
+
+TOO_MANY = "Too many login attempts. Wait a minute and try again."
+
+
+def test_login_attempts_are_rate_limited(throttled, web, users, password_checks):
+    for _ in range(5):
+        assert log_in(web, "admin", "wrong-password-1").status_code == 200
+    response = log_in(web, "admin", "wrong-password-1")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"
+    html = response.get_data(as_text=True)
+    assert TOO_MANY in html and "Traceback" not in html
+    # even the right password waits, unchecked; another username is not blocked
+    assert log_in(web, "ADMIN ", ADMIN_PASSWORD).status_code == 429
+    assert password_checks.count == 5
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+
+
+def test_a_successful_login_forgets_that_names_mistakes(throttled, web, users):
+    for _ in range(4):
+        assert log_in(web, "olga", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
+    web.post("/logout", data={"csrf_token": csrf_token(web, "/")})
+    for _ in range(5):
+        assert log_in(web, "olga", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", "wrong-password-1").status_code == 429
+
+
+def test_one_address_trying_many_names_is_limited(throttled, web, users, password_checks):
+    for number in range(30):
+        assert log_in(web, f"user{number}", "wrong-password-1").status_code == 200
+    assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 429
+    assert password_checks.count == 30
+
+
+def test_parallel_wrong_passwords_check_at_most_five(throttled, live_server, users,
+                                                     password_checks):
+    """150 simultaneous guesses at one account over real HTTP: five passwords are checked.
+
+    Each check takes as long as a production scrypt hash (the tests' hashes are
+    cheap), so a limiter that counts only after checking lets many through, as
+    it did in production (72 of 150).
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(live_server.url + "/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    cookies = session.cookies.get_dict()
+    password_checks.delay = 0.2
+    start = threading.Barrier(150)
+
+    def attempt(number: int) -> tuple[int, str]:
+        start.wait()
+        response = requests.post(live_server.url + "/login", cookies=cookies, timeout=30,
+                                 data={"csrf_token": token, "username": "admin",
+                                       "password": f"wrong-password-{number}"})
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=150) as pool:
+        results = list(pool.map(attempt, range(150)))
+    statuses = [status for status, _ in results]
+    assert password_checks.count <= 5
+    assert statuses.count(200) == password_checks.count
+    assert statuses.count(429) == 150 - password_checks.count
+    assert all(TOO_MANY in body for status, body in results if status == 429)
+    assert password_checks.count == 5  # the limit is reached, not undercut
+
+
+def test_failed_logins_are_audited_without_the_typed_name(app, web, users):
     from smsco.web.extensions import db
+    from smsco.web.models import AuditEntry
 
-    limited = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                          "RATELIMIT_STORAGE_URI": "memory://"})
-    web = limited.test_client()
-    try:
-        for _ in range(5):
-            response = log_in(web, "admin", "wrong-password-1")
-            assert response.status_code == 200
-        response = log_in(web, "admin", "wrong-password-1")
-        assert response.status_code == 429
-        html = response.get_data(as_text=True)
-        assert "Too many login attempts. Wait a minute and try again." in html
-        assert "Traceback" not in html
-        # even the right password waits; another username is not blocked
-        assert log_in(web, "admin", ADMIN_PASSWORD).status_code == 429
-        assert log_in(web, "olga", OPERATOR_PASSWORD).status_code == 302
-    finally:
-        with limited.app_context():
-            db.session.remove()
-        from smsco.web.extensions import limiter
+    log_in(web, "olga", "wrong-password-1")
+    log_in(web, "my-secret-password", "whatever-1")
+    with app.app_context():
+        entries = list(db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id)))
+        assert [(e.action, e.user_id) for e in entries] == [
+            ("login_failed", users["olga"]), ("login_failed", None)]
+        assert entries[0].detail == "from 127.0.0.1"
+        assert entries[1].detail == "Unknown username from 127.0.0.1"
 
-        limiter.enabled = False

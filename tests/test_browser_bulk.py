@@ -6,8 +6,13 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
-from .test_browser_flow import first_run
+from smsco.web.extensions import db
+from smsco.web.models import Message, State
+from smsco.web.sending.dispatch import stop_dispatcher
+
+from .browser import first_run, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -56,18 +61,25 @@ def test_import_preview_send_and_watch_progress(server, gateway, page, tmp_path)
 def test_cancel_a_running_campaign(server, gateway, page, tmp_path, live_app):
     # One sender at 5 per second claims 16 rows at a time: most of 60 are still queued.
     live_app.config.update(SMSCO_RATE=5, SMSCO_CONCURRENCY=1)
-    live_app.extensions.pop("smsco_dispatcher", None)  # the runtime picks up the slow rate
+    stop_dispatcher(live_app)  # the next runtime picks up the slow rate
     first_run(page, server)
     numbers = "\n".join(f"59910{i:04d}" for i in range(60))
     fill_bulk(page, server, tmp_path, "To cancel", "Phone\n" + numbers + "\n")
     page.get_by_role("button", name="Preview").click()
     page.get_by_role("button", name="Send to all").click()
     expect(page).to_have_url(re.compile(r"/campaigns/\d+$"))
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the campaign").click()
     expect(page.get_by_text(re.compile(r"Campaign cancelled: \d+ messages"))).to_be_visible()
     canceled = int(page.locator('[data-state-count="canceled"]').inner_text())
     assert 0 < canceled <= 60
-    page.wait_for_timeout(1500)
+
+    def settled():
+        """No message of the campaign is waiting or being sent any more."""
+        with live_app.app_context():
+            return not db.session.scalar(select(func.count(Message.id)).where(
+                Message.state.in_([State.QUEUED, State.SENDING])))
+
+    wait_until(settled, timeout=30)
     sent = [r for r in gateway.simulator.requests if r.recipient]  # not the balance checks
     assert len(sent) <= 60 - canceled

@@ -4,14 +4,14 @@ that shows exactly what smsco.text computes."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from smsco import text
 
-from .browser import first_run
+from .browser import first_run, wait_until
+from .test_browser_flow import sent_texts
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def test_georgian_is_marked_transliterated_on_request_and_sent_in_latin(server, 
     expect(page.locator("#message-counter")).to_contain_text("for 1 recipient")
     expect(page.locator("#message-counter")).to_contain_text("the gateway refuses")
 
-    latin = text.transliterate(GEORGIAN)
+    latin = text.transliterate(GEORGIAN, capitalize="sentences")
     page.get_by_role("button", name="Transliterate").click()
     proposal = page.get_by_role("region", name="Proposed Latin text")
     expect(proposal).to_contain_text(latin)
@@ -55,13 +55,7 @@ def test_georgian_is_marked_transliterated_on_request_and_sent_in_latin(server, 
     expect(marked).to_be_hidden()
     page.get_by_role("button", name="Send").click()
     expect(page).to_have_url(re.compile(r"/messages/\d+"))
-    for _ in range(50):
-        sent = [r.params.get("message") for r in gateway.simulator.requests
-                if r.path.endswith("smsapi2.php") and "message" in r.params]
-        if sent:
-            break
-        time.sleep(0.2)
-    assert sent == [latin]
+    assert wait_until(lambda: sent_texts(gateway)) == [latin]
 
 
 def test_keep_mine_leaves_the_text_and_it_can_still_be_edited(server, page):
@@ -72,7 +66,8 @@ def test_keep_mine_leaves_the_text_and_it_can_still_be_edited(server, page):
     page.get_by_label("Style").select_option("informal")
     page.get_by_role("button", name="Transliterate").click()
     proposal = page.get_by_role("region", name="Proposed Latin text")
-    expect(proposal).to_contain_text(text.transliterate("ხაჭაპური", "informal"))
+    expect(proposal).to_contain_text(
+        text.transliterate("ხაჭაპური", "informal", capitalize="sentences"))
     page.get_by_role("button", name="Keep mine").click()
     expect(proposal).to_be_hidden()
     expect(message).to_have_value("ხაჭაპური")

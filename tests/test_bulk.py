@@ -42,7 +42,7 @@ def setup(app, tmp_path):
 
 def form(**changes):
     data = {"name": "Spring sale", "message": "Hello {name} from {city}", "sender": "",
-            "marketing": "y", "key": "key-1", "action": "preview"}
+            "kind": "marketing", "key": "key-1", "action": "preview"}
     data.update(changes)
     return data
 
@@ -104,6 +104,76 @@ def test_send_to_all_fills_placeholders_skips_opted_out_and_is_idempotent(app, l
     assert 'role="progressbar"' in page and "Spring sale" in page
 
 
+def rendered_form(html: str) -> dict[str, str]:
+    """The hidden fields of the bulk page's form as a browser would submit them."""
+    from .test_csrf import post_forms
+
+    forms = [f for f in post_forms(html) if f["action"] in (None, "", "/bulk")]
+    assert len(forms) == 1
+    return {name: value for name, value in forms[0]["hidden"].items() if value}
+
+
+def campaign_and_message_counts(app) -> tuple[int, int]:
+    with app.app_context():
+        return (db.session.scalar(select(db.func.count(Campaign.id))),
+                db.session.scalar(select(db.func.count(Message.id))))
+
+
+def test_submitting_the_rendered_form_twice_makes_one_campaign(app, logged_in):
+    app.config["WTF_CSRF_ENABLED"] = True
+    hidden = rendered_form(logged_in.get("/bulk").get_data(as_text=True))
+    assert hidden.get("key") and hidden.get("csrf_token")
+    data = {**form(pasted="599445448\n555123456", action="send"), **hidden}
+    first = logged_in.post("/bulk", data=data)
+    again = logged_in.post("/bulk", data=data)  # back, and Send again
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert campaign_and_message_counts(app) == (1, 2)
+    # A new visit to the page is a new form: it makes a second campaign.
+    assert rendered_form(logged_in.get("/bulk").get_data(as_text=True))["key"] != hidden["key"]
+
+
+def test_two_simultaneous_submits_of_one_form_make_one_campaign(app, live_server, users,
+                                                               monkeypatch):
+    """Both requests pass the "already made?" check before either inserts: the unique key
+    decides, and the loser is sent to the winner's campaign."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from smsco.web.bulk import campaigns
+
+    from .conftest import ADMIN_PASSWORD
+
+    create = campaigns.create_campaign
+    both_in = threading.Barrier(2)
+
+    def create_together(*args, **kwargs):
+        both_in.wait(timeout=10)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(campaigns, "create_campaign", create_together)
+    app.config["WTF_CSRF_ENABLED"] = True
+    browser = requests.Session()
+    login = browser.get(live_server.url + "/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    browser.post(live_server.url + "/login", data={
+        "csrf_token": token, "username": "admin", "password": ADMIN_PASSWORD})
+    hidden = rendered_form(browser.get(live_server.url + "/bulk").text)
+    data = {**form(pasted="599445448\n555123456\n577112233", action="send"), **hidden}
+
+    def submit(_):
+        return browser.post(live_server.url + "/bulk", data=data, allow_redirects=False,
+                            timeout=30)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(submit, range(2)))
+    assert [r.status_code for r in responses] == [302, 302]
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+    assert campaign_and_message_counts(app) == (1, 3)
+
+
 def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in):
     with app.app_context():
         group = ContactGroup(name="Clients")
@@ -113,7 +183,7 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
         group_id = group.id
     response = logged_in.post("/bulk", data=form(
         groups=str(group_id), pasted="599 44 54 48\n555123456", action="send",
-        message="Hi {name}", marketing=""))
+        message="Hi {name}", kind="transactional"))
     assert response.status_code == 302
     with app.app_context():
         bodies = dict(db.session.execute(select(Message.recipient, Message.body)).all())
@@ -122,12 +192,26 @@ def test_groups_and_pasted_numbers_are_merged_without_duplicates(app, logged_in)
     assert not campaign.marketing and not campaign.quiet_hours
 
 
-def test_transactional_ignores_quiet_hours(app, logged_in):
-    logged_in.post("/bulk", data=form(pasted="599445448", action="send", transactional="y"))
+def test_transactional_ignores_quiet_hours_and_opt_outs(app, logged_in):
+    opt_out(app, "995599445448")
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send", kind="transactional"))
     with app.app_context():
         campaign = db.session.scalar(select(Campaign))
-        assert campaign.marketing and not campaign.quiet_hours
-        assert db.session.scalar(select(Message.quiet_hours)) is False
+        assert not campaign.marketing and not campaign.quiet_hours
+        assert db.session.execute(select(Message.quiet_hours, Message.state)).one() == (
+            False, State.QUEUED)
+
+
+def test_marketing_and_transactional_are_one_choice(app, logged_in):
+    html = logged_in.get("/bulk").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="kind"[^>]*>', html)
+    assert len(radios) == 2 and all('type="radio"' in r for r in radios)
+    assert "checked" in radios[0] and 'value="marketing"' in radios[0]
+    assert 'name="marketing"' not in html and 'name="transactional"' not in html
+    logged_in.post("/bulk", data=form(pasted="599445448", action="send"))
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        assert campaign.marketing and campaign.quiet_hours
 
 
 def test_nothing_to_send_and_bad_message_are_explained(app, logged_in):
@@ -151,7 +235,8 @@ def test_the_balance_stops_send_to_all(app, logged_in):
 
 
 def make_campaign(app, logged_in, numbers="599445448, 555123456, 577112233"):
-    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send", marketing=""))
+    response = logged_in.post("/bulk", data=form(pasted=numbers, action="send",
+                                               kind="transactional"))
     with app.app_context():
         return db.session.scalar(select(Campaign.id)), response.headers["Location"]
 
@@ -170,7 +255,8 @@ def test_pause_resume_cancel(app, logged_in):
     assert data["counts"]["paused"] == 3 and data["paused"] and data["percent"] == 0
     logged_in.post(f"/campaigns/{campaign_id}/resume")
     assert states(app, campaign_id) == [State.QUEUED] * 3
-    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", follow_redirects=True)
+    response = logged_in.post(f"/campaigns/{campaign_id}/cancel", data={"confirmed": "1"},
+                              follow_redirects=True)
     assert "3 messages will not be sent" in response.get_data(as_text=True)
     assert states(app, campaign_id) == [State.CANCELED] * 3
     assert "cancelled" in logged_in.post(f"/campaigns/{campaign_id}/resume",

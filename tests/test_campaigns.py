@@ -42,7 +42,7 @@ def states(campaign):
 
 def test_render_fills_placeholders_and_makes_values_gateway_safe():
     assert campaigns.render("Hi {Name}, {missing}x", {"name": "Nino"}) == "Hi Nino,x"
-    assert campaigns.render("Hi {name}", {"name": "ნინო"}) == "Hi nino"
+    assert campaigns.render("Hi {name}", {"name": "ნინო"}) == "Hi Nino"
     assert campaigns.render("Hi", {}, footer="STOP 91234") == "Hi STOP 91234"
     assert campaigns.render("Dear {name} {surname}, hi", {"name": "Nino"}) == "Dear Nino, hi"
     assert campaigns.render("{name} hi", {}) == "hi"

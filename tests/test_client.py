@@ -19,6 +19,7 @@ from smsco import (
     GatewayUnavailable,
     InvalidRequest,
     ProtocolError,
+    RequestRefused,
     ScheduleError,
     SendFailed,
     SendResult,
@@ -349,3 +350,58 @@ def test_password_echoed_in_a_garbage_reply_is_masked(scripted):
         c.balance()
     assert_no_secret(info.value)
     assert SENTINEL not in info.value.reply
+
+
+# -- how a failure is worded and classed --------------------------------------------
+
+
+def test_a_send_without_an_answer_in_time_says_it_timed_out(gateway):
+    gateway.simulator.configure(hang_rate=1.0, hang_seconds=2.0)
+    with Client(GATEWAY_USER, GATEWAY_PASSWORD, base_url=gateway.url, timeout=(1, 0.5)) as c:
+        with pytest.raises(AmbiguousSend) as info:
+            c.send("599445448", "Hi")
+        assert "no answer came within 0.5 s" in str(info.value)
+        assert "closed" not in str(info.value)
+        with pytest.raises(TransportError) as info:
+            c.balance()
+        assert "no answer came within 0.5 s" in str(info.value)
+
+
+def test_a_dropped_connection_says_it_was_closed(gateway):
+    gateway.simulator.configure(drop_rate=1.0)
+    with (Client(GATEWAY_USER, GATEWAY_PASSWORD, base_url=gateway.url) as c,
+          pytest.raises(AmbiguousSend) as info):
+        c.send("599445448", "Hi")
+    assert "connection was closed without an answer" in str(info.value)
+    assert "within" not in str(info.value)
+
+
+def test_the_default_read_timeout_is_15_seconds(scripted):
+    with Client("u", "p", base_url=scripted.url) as c:
+        assert c.read_timeout == 15
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 413, 414])
+def test_an_http_4xx_is_a_refusal_not_a_maybe(scripted, status):
+    scripted.status, scripted.reply = status, "<html>Request-URI Too Long</html>"
+    with Client("u", "p", base_url=scripted.url) as c:
+        with pytest.raises(RequestRefused) as info:
+            c.send("599445448", "Hi")
+        assert not isinstance(info.value, (AmbiguousSend, ProtocolError))
+        assert info.value.http_status == status
+        assert f"HTTP {status}" in str(info.value) and "nothing was sent" in str(info.value)
+        with pytest.raises(RequestRefused):
+            c.balance()
+
+
+def test_http_5xx_stays_a_maybe(scripted):
+    scripted.status, scripted.reply = 502, "Bad Gateway"
+    with Client("u", "p", base_url=scripted.url) as c, pytest.raises(ProtocolError):
+        c.send("599445448", "Hi")
+
+
+def test_a_message_too_long_for_a_url_is_refused_by_the_web_server(client):
+    # The simulator's HTTP server, like most, answers 414 to a request line over 64 KiB.
+    with pytest.raises(RequestRefused) as info:
+        client.send("599445448", "x" * 70_000)
+    assert info.value.http_status == 414

@@ -5,7 +5,11 @@ These run on SQLite, and on PostgreSQL when ``TEST_DATABASE_URL`` is set (CI).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,7 +28,10 @@ from smsco.web.models import (
     utcnow,
 )
 from smsco.web.sending import dispatch, jobs
+from smsco.web.sending.liveness import HOST
 from smsco.web.sending.outbox import NewMessages, OutboxError, cancel_message, create_messages
+
+from .waiting import wait_until
 
 
 @pytest.fixture
@@ -152,6 +159,8 @@ def test_a_send_that_may_have_gone_out_is_unknown_and_never_resent(ctx, gateway,
     dispatch.dispatch_due_messages()
     assert message(row).state == State.UNKNOWN
     assert "may have been sent" in message(row).events[-1].detail
+    if "hang_rate" in fault:
+        assert "no answer came within 0.5 s" in message(row).error_text
     gateway.simulator.configure(drop_rate=0, garbage_rate=0, http_500_rate=0, hang_rate=0)
     assert dispatch.dispatch_due_messages() == 0
     assert message(row).state == State.UNKNOWN
@@ -197,32 +206,196 @@ def test_rejected_account_pauses_dispatch_and_nothing_fails(ctx, gateway):
     assert message(row).state == State.SENT
 
 
-def test_rows_left_sending_by_a_dead_dispatcher_become_unknown(ctx, gateway):
-    [row] = queue()
-    db.session.add(Dispatcher(id="ghost:999999:abc", hostname="ghost", pid=999999,
-                              heartbeat_at=utcnow() - timedelta(minutes=5)))
-    current = message(row)
-    current.state, current.claimed_by = State.SENDING, "ghost:999999:abc"
+# -- crashes: marking requests, and recovery ----------------------------------------
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def left_sending(message_id, owner, started: bool, kept: dispatch.Outcome | None = None):
+    current = message(message_id)
+    current.state, current.claimed_by = State.SENDING, owner
+    current.request_started_at = utcnow() if started else None
+    current.journal = kept.to_json() if kept else None
     db.session.commit()
-    assert dispatch.recover_interrupted_sends("me:1:x") == 1
-    assert message(row).state == State.UNKNOWN
+
+
+def ghost(hostname=HOST, pid=None, heartbeat_at=None) -> str:
+    pid = dead_pid() if pid is None else pid
+    ghost_id = f"{hostname}:{pid}:ghost"
+    db.session.add(Dispatcher(id=ghost_id, hostname=hostname, pid=pid,
+                              heartbeat_at=heartbeat_at or utcnow()))
+    db.session.commit()
+    return ghost_id
+
+
+def test_a_dead_dispatchers_rows_are_settled_by_what_is_known_of_their_request(
+        ctx, gateway):
+    never_left, may_have_left, answered = queue(["995599000001", "995599000002",
+                                                 "995599000003"])
+    owner = ghost()
+    accepted = dispatch.Outcome({"state": State.SENT, "mes_id": "777", "credits": 5,
+                                 "sent_at": utcnow(), "next_check_at": utcnow()},
+                                State.SENT, "Accepted by the gateway (mes_id 777, 5 tetri)")
+    left_sending(never_left, owner, started=False)
+    left_sending(may_have_left, owner, started=True)
+    left_sending(answered, owner, started=True, kept=accepted)
+    assert dispatch.recover_interrupted_sends() == dispatch.Recovered(
+        requeued=1, unknown=1, answered=1)
+    assert (message(answered).state, message(answered).mes_id) == (State.SENT, "777")
+    assert message(answered).journal is None
+    assert message(never_left).state == State.QUEUED
+    assert message(never_left).events[-1].detail == dispatch.REQUEUED_DETAIL
+    assert message(may_have_left).state == State.UNKNOWN
+    assert "may have been sent" in message(may_have_left).events[-1].detail
+    assert db.session.get(Dispatcher, owner) is None
+    # Only the row whose request never started goes out, once.
+    assert dispatch.dispatch_due_messages() == 1
+    assert message(never_left).state == State.SENT
+    assert [r.recipient for r in gateway.simulator.requests] == ["995599000001"]
     assert dispatch.dispatch_due_messages() == 0
-    assert gateway.simulator.requests == []
 
 
 def test_rows_of_a_live_dispatcher_are_left_alone(ctx):
     [row] = queue()
-    import os
-    import socket
-
-    live = f"{socket.gethostname()[:40]}:{os.getppid()}:live"
-    db.session.add(Dispatcher(id=live, hostname=socket.gethostname()[:40], pid=os.getppid(),
-                              heartbeat_at=utcnow()))
-    current = message(row)
-    current.state, current.claimed_by = State.SENDING, live
-    db.session.commit()
-    assert dispatch.recover_interrupted_sends("me:1:x") == 0
+    # Our parent process is alive; its heartbeat is ten minutes old: on this host the
+    # process decides, not the heartbeat.
+    live = ghost(pid=os.getppid(), heartbeat_at=utcnow() - timedelta(minutes=10))
+    left_sending(row, live, started=True)
+    assert not dispatch.recover_interrupted_sends()
     assert message(row).state == State.SENDING
+
+
+def test_a_dispatcher_of_this_process_is_alive_until_it_stops(ctx):
+    [row] = queue()
+    other = dispatch.DispatcherRuntime(ctx)
+    other.start()
+    try:
+        left_sending(row, other.id, started=False)
+        assert not dispatch.recover_interrupted_sends()
+        assert message(row).state == State.SENDING
+    finally:
+        other.stop()
+    assert dispatch.recover_interrupted_sends().requeued == 1
+
+
+def test_another_hosts_dispatcher_is_dead_once_its_heartbeat_stood_still_for_the_timeout(ctx):
+    ctx.config["SMSCO_HEARTBEAT_TIMEOUT"] = 0.5
+    [row] = queue()
+    # Its clock may be far behind ours: an old heartbeat alone proves nothing.
+    elsewhere = ghost(hostname="elsewhere", pid=1, heartbeat_at=utcnow() - timedelta(hours=1))
+    left_sending(row, elsewhere, started=True)
+    assert not dispatch.recover_interrupted_sends()
+    moved = time.monotonic()
+    db.session.get(Dispatcher, elsewhere).heartbeat_at = utcnow() - timedelta(minutes=59)
+    db.session.commit()
+    assert not dispatch.recover_interrupted_sends()  # it moved: alive
+    recovered = wait_until(dispatch.recover_interrupted_sends, what="the ghost taken as dead")
+    assert time.monotonic() - moved >= 0.5
+    assert recovered.unknown == 1 and message(row).state == State.UNKNOWN
+
+
+def test_a_row_is_marked_just_before_its_request_leaves(ctx, gateway, monkeypatch):
+    ctx.extensions.pop("smsco_dispatcher", None)
+    ctx.config["SMSCO_CONCURRENCY"] = 2
+    ids = queue([f"99559900{i:04d}" for i in range(40)])
+    seen = started_at_each_request(ctx, gateway, monkeypatch)
+    assert dispatch.dispatch_due_messages() == 40
+    assert len(seen) == 40
+    for recipient, started in seen:
+        # The row being sent is marked; at most one row per sender may have left
+        # without its outcome written (the one being sent among them).
+        assert started[recipient]
+        assert sum(started.values()) <= 2
+    assert {message(i).state for i in ids} == {State.SENT}
+
+
+def started_at_each_request(app, gateway, monkeypatch) -> list[tuple[str, dict]]:
+    """Records, as each send reaches the simulator, which ``sending`` rows may have left
+    without their outcome kept."""
+    seen = []
+    answer = gateway.simulator._accept
+
+    def looking(message):
+        with app.app_context():
+            in_doubt = Message.request_started_at.is_not(None) & Message.journal.is_(None)
+            rows = db.session.execute(db.select(Message.recipient, in_doubt)
+                                      .where(Message.state == State.SENDING)).all()
+            db.session.remove()
+        seen.append((",".join(message.recipients), dict(rows)))
+        return answer(message)
+
+    monkeypatch.setattr(gateway.simulator, "_accept", looking)
+    return seen
+
+
+def test_a_row_recovered_by_another_dispatcher_is_not_sent(ctx, gateway):
+    [row] = queue()
+    rt = dispatch.runtime(ctx)
+    rt.start()
+    [claimed] = dispatch.claim_due_messages(rt.id, 1)
+    # Another process takes the row back (it judged us dead) before our request leaves.
+    db.session.execute(db.update(Message).values(state=State.QUEUED, claimed_by=None))
+    db.session.commit()
+    journal = dispatch.SendJournal(rt.id, rt.db_writes, db.engine.dialect)
+    with journal.connection(db.engine) as connection:
+        assert journal.note(connection, None, claimed) is False
+    assert message(row).request_started_at is None and gateway.simulator.requests == []
+
+
+def test_a_request_that_cannot_be_marked_is_not_sent(ctx, gateway, monkeypatch):
+    [row] = queue()
+    monkeypatch.setitem(dispatch.SendJournal.SQL, "mark", "UPDATE no_such_table SET x = 1")
+    monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
+    with pytest.raises(dispatch.JournalError):
+        dispatch.dispatch_due_messages()
+    assert gateway.simulator.requests == []
+    assert message(row).state == State.SENDING and message(row).request_started_at is None
+    monkeypatch.undo()
+    assert dispatch.dispatch_due_messages() == 1  # the next run puts it back and sends it
+    assert message(row).state == State.SENT and len(gateway.simulator.requests) == 1
+
+
+def test_recovery_leaves_a_row_that_moved_on_since_it_was_read(ctx):
+    [row] = queue()
+    owner = ghost()
+    left_sending(row, owner, started=False)
+    stale = db.session.execute(db.select(Message.id, Message.claimed_by,
+                                         Message.request_started_at, Message.journal)
+                               .where(Message.id == row)).one()
+    left_sending(row, owner, started=True)  # its request started meanwhile
+    assert dispatch._settle(stale, dispatch.REQUEUED) is False
+    assert message(row).state == State.SENDING
+
+
+def test_the_heartbeat_beats_on_its_own_through_a_long_run(ctx, gateway):
+    ctx.config.update(SMSCO_HEARTBEAT_TIMEOUT=0.4, SMSCO_CONCURRENCY=1)
+    gateway.simulator.configure(latency=0.02)
+    queue([f"99559900{i:04d}" for i in range(60)])  # about 1.2 s in one run
+    rt = dispatch.runtime(ctx)
+
+    def one_run():
+        with ctx.app_context():
+            assert dispatch.dispatch_due_messages() == 60
+
+    run = threading.Thread(target=one_run)
+    run.start()
+    beats = set()
+
+    def heartbeat_moved_three_times():
+        db.session.expire_all()
+        row = db.session.get(Dispatcher, rt.id)
+        if row is not None:
+            beats.add(row.heartbeat_at)
+        return len(beats) >= 4
+
+    wait_until(heartbeat_moved_three_times, timeout=5, what="three heartbeats")
+    assert run.is_alive()  # all within one run
+    run.join()
 
 
 def test_concurrent_claims_never_overlap(ctx):
@@ -249,11 +422,8 @@ def test_concurrent_claims_never_overlap(ctx):
 
 
 def test_rate_cap_spaces_out_sends(ctx, gateway):
-    ctx.extensions.pop("smsco_dispatcher", None)
     ctx.config["SMSCO_RATE"] = 20
     queue([f"9955994454{i:02d}" for i in range(10)])
-    import time
-
     started = time.monotonic()
     assert dispatch.dispatch_due_messages() == 10
     assert time.monotonic() - started >= 0.4  # 10 sends at 20/s take at least 0.45 s
@@ -354,20 +524,22 @@ def test_a_claim_takes_no_more_than_its_limit(ctx):
     assert states.count(State.SENDING) == 5 and states.count(State.QUEUED) == 15
 
 
-def test_results_that_cannot_be_recorded_end_unknown_never_resent(ctx, gateway, monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
+def test_an_answer_that_cannot_be_written_leaves_the_row_unknown_never_resent(
+        ctx, gateway, monkeypatch):
     [row] = queue()
-
-    def broken(done):
-        raise OperationalError("UPDATE", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(dispatch, "record_outcomes", broken)
+    monkeypatch.setitem(dispatch.SendJournal.SQL, "answer", "UPDATE no_such_table SET x = 1")
     monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
-    with pytest.raises(OperationalError):
+    with pytest.raises(dispatch.JournalError):
         dispatch.dispatch_due_messages()
-    assert message(row).state == State.SENDING
+    assert message(row).state == State.SENDING and message(row).request_started_at
     monkeypatch.undo()
     assert dispatch.dispatch_due_messages() == 0
     assert message(row).state == State.UNKNOWN
     assert len(sends_to(gateway, "995599445448")) == 1
+
+
+def test_a_message_too_long_for_a_url_fails_and_is_not_unknown(ctx, gateway):
+    [row] = queue(body="x" * 70_000)
+    assert dispatch.dispatch_due_messages() == 1
+    assert message(row).state == State.FAILED
+    assert "HTTP 414" in message(row).error_text

@@ -44,7 +44,8 @@ def act(web, message_id: int, action: str, **kwargs):
     """POST one of the message page's actions with the session's CSRF token."""
     with web.application.app_context():
         token = csrf_token(web)
-    return web.post(f"/messages/{message_id}/{action}", data={"csrf_token": token}, **kwargs)
+    return web.post(f"/messages/{message_id}/{action}",
+                    data={"csrf_token": token, "confirmed": "1"}, **kwargs)
 
 
 def row_ids(html: str) -> list[int]:
@@ -86,10 +87,11 @@ def test_table_has_the_contract_columns_and_newest_first(logged_in, seeded):
     assert f'href="/messages/{seeded["sent"]}"' in html
 
 
-def test_status_cell_shows_gateway_status_and_error_tooltip(logged_in, seeded):
+def test_status_cell_shows_gateway_status_and_the_likely_cause(logged_in, seeded):
     html = logged_in.get("/history").get_data(as_text=True)
     assert 'state-sent">Sent</span> <span class="gateway-status">In process</span>' in html
-    assert 'title="SMS sending failed">Failed</span>' in html  # the code's words
+    assert ('state-failed">Failed</span> <small class="cause">The gateway refused to send it'
+            '</small>') in html
 
 
 def test_held_message_shows_when_it_is_scheduled(app, logged_in, users):
@@ -98,6 +100,19 @@ def test_held_message_shows_when_it_is_scheduled(app, logged_in, users):
         add_message(schedule_mode=ScheduleMode.HELD, send_at=when)
     html = logged_in.get("/history").get_data(as_text=True)
     assert "scheduled 1 May 2030, 12:00" in html
+    assert 'state-scheduled">Scheduled</span>' in html
+
+
+def test_scheduled_and_queued_are_filters_of_their_own(app, logged_in, users):
+    with app.app_context():
+        later = add_message(body="Later", schedule_mode=ScheduleMode.HELD,
+                            send_at=datetime(2030, 5, 1, 8, 0))
+        due = add_message(body="Due now", send_at=utcnow() - timedelta(minutes=1))
+    assert row_ids(logged_in.get("/history?state=scheduled").get_data(as_text=True)) == [later]
+    assert row_ids(logged_in.get("/history?state=queued").get_data(as_text=True)) == [due]
+    html = logged_in.get("/history").get_data(as_text=True)
+    assert '<option value="scheduled">Scheduled</option>' in html
+    assert 'state-queued">Queued</span>' in html
 
 
 def test_empty_history_is_friendly(logged_in):
@@ -185,34 +200,42 @@ def test_keyset_pages_have_no_gaps_or_duplicates(app, logged_in, users):
 # -- CSV -------------------------------------------------------------------------------
 
 
+def csv_rows(reply) -> list[dict[str, str]]:
+    """An export as Excel reads it: UTF-8 after the byte-order mark, then CSV."""
+    data = reply.get_data()
+    assert data.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
 def test_csv_export_of_the_filtered_view(logged_in, seeded):
     reply = logged_in.get("/history.csv?sender=Shop")
     assert reply.status_code == 200
-    assert reply.mimetype == "text/csv"
+    assert reply.mimetype == "text/csv" and reply.mimetype_params["charset"] == "utf-8"
     assert re.search(r'filename="smsco-history-\d{4}-\d{2}-\d{2}\.csv"',
                      reply.headers["Content-Disposition"])
-    rows = list(csv.DictReader(io.StringIO(reply.get_data(as_text=True))))
-    assert [int(r["ID"]) for r in rows] == [seeded["sent"], seeded["queued"]]
+    rows = csv_rows(reply)
+    assert [int(r["id"]) for r in rows] == [seeded["sent"], seeded["queued"]]
     sent = rows[0]
-    assert sent["Recipient"] == "995599000002"
-    assert sent["Operator"] == "olga"
-    assert sent["Status"] == "Sent"
-    assert sent["Gateway status"] == "In process"
-    assert sent["Cost, ₾"] == "0.05" and sent["Gateway ID"] == "77"
-    assert sent["Sent at"].endswith("+04:00")
-    assert list(rows[0].keys()) == ["ID", "Created at", "Sent at", "Recipient", "Sender ID",
-                                    "Operator", "Status", "Gateway status", "Cost, ₾",
-                                    "Gateway ID", "Message"]
+    assert sent["recipient"] == "+995 599 00 00 02"  # spaces: Excel keeps it as text
+    assert sent["operator"] == "olga"
+    assert sent["state"] == "sent"
+    assert sent["gateway_status"] == "In process"
+    assert sent["credits"] == "5" and sent["mes_id"] == "77"
+    assert sent["sent_at"].endswith("+04:00")
+    assert list(rows[0].keys()) == ["id", "created_at", "sent_at", "recipient", "sender",
+                                    "operator", "state", "gateway_status", "credits", "mes_id",
+                                    "message"]
 
 
 def test_csv_export_streams_in_batches(app, logged_in):
-    from smsco.web.history.export import generate_csv
+    from smsco.web.history.export import history_table
     from smsco.web.history.queries import HistoryFilters
+    from smsco.web.ui.exports import csv_chunks
 
     with app.app_context():
         db.session.add_all(Message(recipient=NUMBER, body=f"m{n}") for n in range(12))
         db.session.commit()
-        chunks = list(generate_csv(HistoryFilters(), batch_size=5))
+        chunks = list(csv_chunks(history_table(HistoryFilters(), batch_size=5)))
     assert len(chunks) == 1 + 3
     ids = [int(line.split(",")[0]) for line in "".join(chunks).splitlines()[1:]]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 12
@@ -223,8 +246,26 @@ def test_csv_export_streams_in_batches(app, logged_in):
 def test_csv_neutralizes_formulas(app, logged_in, body):
     with app.app_context():
         add_message(body=body)
-    rows = list(csv.DictReader(io.StringIO(logged_in.get("/history.csv").get_data(as_text=True))))
-    assert rows[0]["Message"] == "'" + body
+    assert csv_rows(logged_in.get("/history.csv"))[0]["message"] == "'" + body
+
+
+def test_xlsx_export_keeps_text_as_text_and_numbers_as_numbers(app, logged_in):
+    import openpyxl
+
+    with app.app_context():
+        add_message(body="=1+2 გამარჯობა\x01", credits=5)
+    reply = logged_in.get("/history.xlsx")
+    assert reply.status_code == 200 and reply.mimetype.endswith("spreadsheetml.sheet")
+    assert re.search(r'filename=smsco-history-\d{4}-\d{2}-\d{2}\.xlsx',
+                     reply.headers["Content-Disposition"])
+    sheet = openpyxl.load_workbook(io.BytesIO(reply.get_data())).active
+    header, row = ([cell for cell in line] for line in sheet.iter_rows(max_row=2))
+    assert [c.value for c in header][:4] == ["id", "created_at", "sent_at", "recipient"]
+    cells = dict(zip([c.value for c in header], row, strict=True))
+    assert cells["recipient"].value == "+995 599 44 54 48"
+    assert cells["recipient"].number_format == "@"
+    assert cells["message"].value == "=1+2 გამარჯობა" and cells["message"].data_type == "s"
+    assert cells["credits"].value == 5 and cells["credits"].data_type == "n"
 
 
 # -- live updates ------------------------------------------------------------------------
@@ -238,7 +279,7 @@ def test_updates_json(app, logged_in, seeded):
     assert sent["state"] == "sent" and sent["label"] == "Sent" and sent["gateway"] == "In process"
     assert sent["credits"] == "₾0.05" and sent["final"] is False and sent["sent_at"]
     failed = data["messages"][str(seeded["failed"])]
-    assert failed["final"] is True and failed["error"] == "SMS sending failed"
+    assert failed["final"] is True and failed["error"] == "The gateway refused to send it"
     assert "balance" in data
     with app.app_context():
         db.session.get(Message, seeded["sent"]).state = State.DELIVERED
@@ -249,8 +290,10 @@ def test_updates_json(app, logged_in, seeded):
 
 def test_table_rows_carry_what_the_script_needs(logged_in, seeded):
     html = logged_in.get("/history").get_data(as_text=True)
-    assert f'<tr data-id="{seeded["sent"]}" data-final="false">' in html
-    assert f'<tr data-id="{seeded["delivered"]}" data-final="true">' in html
+    assert f'<tr data-id="{seeded["sent"]}" data-final="false" data-state="sent">' in html
+    assert (f'<tr data-id="{seeded["delivered"]}" data-final="true" data-state="delivered">'
+            in html)
+    assert '<td class="phone" data-label="Recipient"><a' in html  # never breaks across lines
     assert 'data-cell="status"' in html and 'data-cell="sent_at"' in html
     assert "history.js" in html
     assert logged_in.get("/static/history.js").status_code == 200
@@ -376,3 +419,28 @@ def test_text_search_reads_one_window_per_page_and_goes_on_older(app, logged_in,
         pages += 1
     assert sorted(set(found)) == [ids[5], ids[40]]
     assert pages == 4 and notes == 3  # 100 ids in windows of 30; the last page ends it
+
+
+@pytest.mark.parametrize(("state", "status", "code", "cause", "advice"), [
+    (State.FAILED, 5, None, "Expired: the phone was unreachable", "Resend later"),
+    (State.FAILED, 6, None, "Rejected by the mobile operator", "sender ID is agreed"),
+    (State.FAILED, 3, None, "could not deliver it", "Check the number"),
+    (State.FAILED, None, 2904, "The gateway refused to send it", "then resend"),
+    (State.FAILED, None, 2912, "required field was empty", "Check the sender ID"),
+    (State.FAILED, None, None, "The gateway refused the request", "Nothing was sent"),
+    (State.UNKNOWN, None, None, "may or may not have been sent", "Ask the recipient"),
+])
+def test_a_failed_or_unknown_message_page_says_the_likely_cause_and_what_to_do(
+        app, logged_in, users, state, status, code, cause, advice):
+    with app.app_context():
+        message_id = add_message("995599000009", "Hello", state, users["admin"],
+                                 gateway_status=status, error_code=code,
+                                 error_text="Gateway status: something")
+    html = logged_in.get(f"/messages/{message_id}").get_data(as_text=True)
+    assert "Likely cause" in html and cause in html and advice in html
+    assert "Gateway said" in html and "Gateway status: something" in html
+
+
+def test_a_delivered_message_page_names_no_cause(app, logged_in, seeded):
+    html = logged_in.get(f"/messages/{seeded['delivered']}").get_data(as_text=True)
+    assert "Likely cause" not in html

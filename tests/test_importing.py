@@ -121,10 +121,16 @@ def test_the_mobile_fast_path_agrees_with_phonenumbers(monkeypatch):
     assert sum(isinstance(r, str) for r in fast) > 1000  # valid numbers were compared too
 
 
-@pytest.mark.parametrize("name", ["report.txt", "x", "", None, "a.XLS"])
+@pytest.mark.parametrize("name", ["report.pdf", "x", "", None, "a.XLS"])
 def test_only_csv_and_xlsx_are_accepted(name):
     with pytest.raises(importing.ImportFileError):
         importing.file_kind(name)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("a.csv", "csv"), ("Excel unicode.TXT", "csv"),
+                                            ("a.tsv", "csv"), ("a.xlsx", "xlsx")])
+def test_text_files_are_read_as_csv(name, kind):
+    assert importing.file_kind(name) == kind
 
 
 def test_a_broken_xlsx_is_reported_plainly(tmp_path):

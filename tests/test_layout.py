@@ -1,6 +1,6 @@
 """The package layout keeps its layers (README "Layout"): imports only run downwards.
 
-core (config, extensions, database, models) ← sending, ui ← feature packages;
+core (config, extensions, database, models, params) ← sending, ui ← feature packages;
 the factory and the CLI sit on top and may import anything. The client
 library ``smsco`` never imports the web app or Flask.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "smsco" / "web"
-CORE = {"config", "extensions", "database", "models"}
+CORE = {"config", "extensions", "database", "models", "params"}
 ENGINE = {"sending", "ui"}
 TOP = {"__init__", "cli"}
 

@@ -18,12 +18,31 @@ def test_mobile_number_forms(raw):
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("032 2 12 34 56", "995322123456"),      # Tbilisi landline with trunk zero
     ("+7 916 123 45 67", "79161234567"),     # a Russian mobile stays Russian
     ("+1 202 555 0143", "12025550143"),
 ])
 def test_other_numbers(raw, expected):
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("032 2 12 34 56", "landline"),          # Tbilisi landline with trunk zero
+    ("0322123456", "landline"),
+    ("+995 322 12 34 56", "landline"),
+    ("+44 20 7946 0958", "landline"),        # a London landline
+    ("800 12 34 56", "service"),             # Georgian toll-free
+])
+def test_numbers_that_cannot_receive_sms_are_refused_with_their_reason(raw, reason):
+    with pytest.raises(ValidationError, match="cannot receive SMS") as caught:
+        normalize(raw)
+    assert caught.value.reason == reason
+
+
+def test_a_landline_in_a_list_is_one_invalid_entry_with_its_reason():
+    parsed = parse_recipients("599 44 54 48, 032 2 12 34 56 555 12 34 56")
+    assert parsed.valid == ["995599445448", "995555123456"]
+    assert parsed.invalid == ["032 2 12 34 56"]
+    assert parsed.reasons == {"032 2 12 34 56": "landline"}
 
 
 @pytest.mark.parametrize("raw", ["12345", "abc", "599 44 54", "+995 999 99 99 99", "", "   "])

@@ -531,8 +531,8 @@ def test_command_line_serves_until_interrupted():
             url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
             assert PASSWORD not in line
             params = {"username": "cli", "password": PASSWORD, "balance": "true"}
-            assert requests.get(url + SEND_PATH, params=params, timeout=5).text == "12.50"
+            assert requests.get(url + SEND_PATH, params=params, timeout=30).text == "12.50"
             process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=5) == 0
+            assert process.wait(timeout=30) == 0
         finally:
             process.kill()

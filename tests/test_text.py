@@ -436,3 +436,33 @@ def test_cost(length, recipients, price, tetri):
 
 def test_cost_defaults_to_one_recipient_at_5_tetri():
     assert cost("hello") == 5
+
+
+@pytest.mark.parametrize(("georgian", "mode", "latin"), [
+    ("გამარჯობა, თქვენი შეკვეთა მზადაა! გთხოვთ მოხვიდეთ.", "sentences",
+     "Gamarjoba. Tkveni shekveta mzadaa. Gtkhovt mokhvidet."),
+    ("ნინო ბერიძე-ქავთარაძე", "words", "Nino Beridze-Kavtaradze"),
+    ("თბილისი", "words", "Tbilisi"),
+    ("привет, мир! ნინო", "sentences", "privet. mir. Nino"),  # written case is kept
+    ("გამარჯობა, ნინო", None, "gamarjoba. nino"),  # the raw form stays exact
+])
+def test_transliteration_capitalizes_georgian_sentences_and_names_on_request(georgian, mode, latin):
+    assert text.transliterate(georgian, capitalize=mode) == latin
+
+
+def test_capitalizing_follows_the_commas_the_gateway_keeps():
+    text.set_extra_characters(",")
+    try:
+        assert text.transliterate("გამარჯობა, ნინო. კარგად", capitalize="sentences") == (
+            "Gamarjoba, nino. Kargad")
+    finally:
+        text.set_extra_characters("")
+
+
+def test_cost_takes_a_count_or_an_iterable_of_numbers():
+    assert text.cost("hi", 3) == 15
+    assert text.cost("hi", ["599445448", "555123456"]) == 10
+    assert text.cost("hi", (n for n in ["599445448"])) == 5
+    for wrong in (2.5, "599445448", None, True):
+        with pytest.raises(TypeError):
+            text.cost("hi", wrong)

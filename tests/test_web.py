@@ -9,7 +9,6 @@ from smsco.web.extensions import db
 from smsco.web.models import BalanceSnapshot, User, utcnow
 from smsco.web.sending import jobs
 from smsco.web.sending.outbox import NewMessages, create_messages
-from smsco.web.ui.charts import sparkline
 
 
 def test_overview_shows_the_latest_balance_reading(app, logged_in, gateway):
@@ -42,18 +41,20 @@ def test_overview_counts_todays_messages_and_lists_the_latest(app, logged_in):
     assert "+995 599 44 54 48" in page and "Today" in page
 
 
-def test_balance_trend_is_an_svg_line(app, logged_in):
+def test_balance_trend_is_a_chart_with_a_real_axis(app, logged_in):
+    """The balance at the end of each of the last 7 days, on an axis from zero: a drop of
+    0.45 GEL out of 100 looks like the small drop it is."""
     now = utcnow()
-    points = [(now - timedelta(hours=h), Decimal(100 - h)) for h in range(10, 0, -1)]
-    svg = str(sparkline(points, label="trend"))
-    assert svg.startswith("<svg") and "<polyline" in svg and 'aria-label="trend"' in svg
-    assert svg.count(",") == 10  # one x,y pair per reading
-    assert str(sparkline(points[:1])) == ""
     with app.app_context():
-        db.session.add_all(BalanceSnapshot(at=at, balance=value) for at, value in points)
+        db.session.add_all([BalanceSnapshot(at=now - timedelta(days=2), balance=Decimal("100")),
+                            BalanceSnapshot(at=now, balance=Decimal("99.55"))])
         db.session.commit()
-    assert 'aria-label="Balance over the last 7 days"' in logged_in.get("/").get_data(
-        as_text=True)
+    page = logged_in.get("/").get_data(as_text=True)
+    svg = page[page.index('<svg class="chart chart-bars chart-small" id="chart-balance-trend"'):]
+    svg = svg[:svg.index("</svg>")]
+    assert "<polyline" in svg and ">Balance (GEL)</text>" in svg
+    assert ">0.00 GEL</text>" in svg and ">100.00 GEL</text>" in svg
+    assert "from 100.00 GEL to 99.55 GEL" in svg
 
 
 def test_unknown_page_is_a_plain_404(logged_in):

@@ -1,7 +1,7 @@
 """The interface language a user chose (the language switch).
 
 Revision ID: 8c1d7a4e2f10
-Revises: 5ef0c9214743
+Revises: b7c1e4d2a9f0
 Create Date: 2026-11-25 04:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '8c1d7a4e2f10'
-down_revision = '5ef0c9214743'
+down_revision = 'b7c1e4d2a9f0'
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask --app app prepare``, ``worker`` and ``translations``."""
+"""Command-line tasks: ``flask --app app prepare``, ``serve``, ``worker``, ``rebuild-rollups``,
+``translations``."""
 
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ def register_commands(app: Flask) -> None:
     def prepare() -> None:
         """Create the instance folder, compile the language catalogs, bring the schema up
         to date."""
+        from .sending.tallies import ensure_tally_triggers, fold_pending_tallies
+
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         compile_catalogs()
         upgrade()
+        if ensure_tally_triggers():
+            click.echo("Report tallies were recounted (their triggers were missing).")
+        fold_pending_tallies()
         click.echo("Database is up to date.")
 
     @app.cli.group("translations")
@@ -41,6 +47,20 @@ def register_commands(app: Flask) -> None:
         template = update_catalogs()
         click.echo(f"Extracted {template.name}; new strings wait untranslated in the .po "
                    "files (tests/test_i18n.py lists them).")
+
+    @app.cli.command("rebuild-rollups")
+    def rebuild_rollups() -> None:
+        """Recount the reports' day and month tallies from the messages.
+
+        Never needed for correctness (triggers keep them exact); run it after
+        changing SMSCO_TIMEZONE, or to check. On SQLite, sending waits while
+        it runs (seconds for a million messages).
+        """
+        from .sending.tallies import ensure_tally_triggers, rebuild_tallies
+
+        ensure_tally_triggers()
+        rows = rebuild_tallies()
+        click.echo(f"Report tallies rebuilt: {rows} rows.")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -1,4 +1,4 @@
-"""Database models: users, messages (the outbox), their events, balance, audit.
+"""Database models: users, messages (the outbox), their events, balance, audit, API keys.
 
 Times are stored as naive UTC (``utcnow()``) so SQLite and PostgreSQL compare
 them the same way; they are shown in ``SMSCO_TIMEZONE``.
@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import TALLY_COUNTERS, drop_tally_trigger_ddl, tally_trigger_ddl
 from .extensions import db
 
 
@@ -42,9 +45,26 @@ class State:
     CANCELED = "canceled"
     PAUSED = "paused"  # queued in a paused campaign
     SKIPPED = "skipped"  # never sent on purpose (e.g. the number opted out); reason kept
+    # Shown, never stored: a queued message whose time is still in the future.
+    SCHEDULED = "scheduled"
     ALL = (QUEUED, PAUSED, SENDING, SENT, DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
-    # Their words, in the reader's language: smsco.web.ui.labels.state_label.
+    # What the history filter offers: the stored states with "scheduled" beside "queued".
+    FILTERS = (SCHEDULED, *ALL)
+    # In the reader's language: smsco.web.ui.labels.state_label for one at a time.
+    LABELS: ClassVar[dict[str, str]] = {
+        QUEUED: _l("Queued"), SCHEDULED: _l("Scheduled"), PAUSED: _l("Paused"),
+        SENDING: _l("Sending"), SENT: _l("Sent"), DELIVERED: _l("Delivered"),
+        FAILED: _l("Failed"), UNKNOWN: _l("Unknown"), CANCELED: _l("Canceled"),
+        SKIPPED: _l("Skipped"),
+    }
+
+    @staticmethod
+    def shown(state: str, send_at: datetime | None, now: datetime | None = None) -> str:
+        """The state as operators see it: ``scheduled`` for a queued message not yet due."""
+        if state == State.QUEUED and send_at is not None and send_at > (now or utcnow()):
+            return State.SCHEDULED
+        return state
 
 
 class Priority:
@@ -74,6 +94,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     # The interface language the user chose ("ka", "en", "ru"); None: cookie or browser decide.
     language: Mapped[str | None] = mapped_column(String(5))
+    # Stored in each session at login; bumped by logout, password reset and disable,
+    # which ends every session made before (even a copied cookie).
+    session_version: Mapped[int] = mapped_column(default=0)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -110,12 +133,19 @@ class Message(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resend_of_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    # The API key it was sent with (its webhook hears of every change), if any.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
     priority: Mapped[int] = mapped_column(default=Priority.SINGLE)
     # Campaign messages that must not go out in quiet hours.
     quiet_hours: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
+    # Set just before a request for it leaves; a claim clears it. After a crash a
+    # ``sending`` row without it goes back to the queue, one with it becomes unknown
+    # unless ``journal`` holds its outcome (JSON, kept there until the state is written).
+    request_started_at: Mapped[datetime | None]
+    journal: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     mes_id: Mapped[str | None] = mapped_column(String(32))
     credits: Mapped[int | None]
@@ -146,8 +176,65 @@ class Message(db.Model):
         Index("ix_message_claimed_by", "claimed_by"),
     )
 
+    @property
+    def shown_state(self) -> str:
+        """``scheduled`` while a queued message's time is in the future, else its state."""
+        return State.shown(self.state, self.send_at)
+
+    @property
+    def state_label(self) -> str:
+        return State.LABELS.get(self.shown_state, self.state)
+
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.recipient} {self.state}>"
+
+
+# How many messages of each outcome and cause were created on one local day (span
+# "day") or in one month ("month", ``start`` its first day), per sender ID, operator
+# and campaign, and their credits. Kept by folding ``MessageTallyDelta`` rows in
+# (``sending/tallies.py``); 0 and "" stand for "none" so the key can be a primary
+# key on any database. A Core table: its counters are generated from TALLY_COUNTERS.
+message_tally = db.Table(
+    "message_tally", db.metadata,
+    db.Column("span", String(5), primary_key=True),
+    db.Column("start", db.Date, primary_key=True),  # in SMSCO_TIMEZONE
+    db.Column("sender", String(11), primary_key=True),
+    db.Column("operator_id", db.Integer, primary_key=True, autoincrement=False),
+    db.Column("campaign_id", db.Integer, primary_key=True, autoincrement=False),
+    *(db.Column(name, db.Integer, nullable=False, default=0)
+      for name in (*TALLY_COUNTERS, "credits")),
+    Index("ix_message_tally_campaign", "campaign_id", "span", "start"),
+    # Without rowid, SQLite stores the rows in key order: a range of days is one read.
+    sqlite_with_rowid=False,
+)
+
+
+class MessageTallyDelta(db.Model):
+    """A signed change to the tallies, written by database triggers with the change itself.
+
+    ``created_at`` stays UTC here: the local day is worked out when the
+    delta is folded into ``MessageTally``.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    sender: Mapped[str] = mapped_column(String(11))
+    operator_id: Mapped[int]
+    campaign_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10))
+    final_status: Mapped[int]
+    error_code: Mapped[int]
+    accepted: Mapped[int]
+    messages: Mapped[int]
+    credits: Mapped[int]
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_tally_triggers(_metadata, connection, **_kw) -> None:
+    """``create_all`` (tests, benchmarks) installs the triggers the migration installs."""
+    dialect = connection.dialect.name
+    for statement in drop_tally_trigger_ddl(dialect) + tally_trigger_ddl(dialect):
+        connection.exec_driver_sql(statement)
 
 
 class MessageEvent(db.Model):
@@ -223,6 +310,7 @@ class Campaign(db.Model):
     duplicate_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
     messages: Mapped[list[Message]] = relationship(back_populates="campaign", lazy="dynamic")
@@ -287,6 +375,99 @@ class Setting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(db.Model):
+    """A key another system sends with (``Authorization: Bearer``); only its hash is kept.
+
+    What it sends is its owner's (history, audit log). Its webhook, if set,
+    hears of every change of state of those messages, signed with
+    ``webhook_secret`` (kept as is: signing needs it).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown, so people can tell keys apart
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
+
+    def usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class ApiIdempotency(db.Model):
+    """The first answer to a request sent with an ``Idempotency-Key``, replayed to retries."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    status_code: Mapped[int | None]
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_api_idempotency_key", "api_key_id", "key", unique=True),)
+
+
+class WebhookDelivery(db.Model):
+    """One event to POST to a key's webhook, retried with backoff until it is taken."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the retry window
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)  # the receiver de-duplicates
+    event_type: Mapped[str] = mapped_column(String(32))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"),
+                                            index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    # The timeline entry it reports (one delivery per entry); orders one message's deliveries.
+    source_event_id: Mapped[int | None] = mapped_column(unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    api_key: Mapped[ApiKey] = relationship(lazy="joined")
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        back_populates="delivery", order_by="WebhookAttempt.id", cascade="all, delete-orphan",
+        lazy="select")
+
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "state", "next_attempt_at"),
+        Index("ix_webhook_delivery_message", "message_id", "state"),
+        Index("ix_webhook_delivery_campaign", "campaign_id"),
+    )
+
+
+class WebhookAttempt(db.Model):
+    """One POST of a delivery: when, the answer's status or the error, how long it took."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int] = mapped_column(default=0)
+
+    delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempt_log")
 
 
 def audit(user: User | None, action: str, message: Message | None = None,

@@ -8,12 +8,14 @@ from flask_login import current_user
 
 from ..auth import services
 from ..extensions import db
-from ..models import AuditEntry, User
+from ..models import User
+from ..params import arg_int
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from . import audit as audit_log
 from .forms import AddUserForm, ResetPasswordForm, RoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-AUDIT_PAGE_SIZE = 50
 
 
 @bp.before_request
@@ -47,13 +49,18 @@ def users():
     return render_template("admin/users.html", users=services.list_users(), form=form)
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.post("/users/<id:user_id>/disable")
 def disable(user_id: int):
-    """Disable an account: it can no longer log in and its sessions end."""
+    """Disable an account: it can no longer log in and its sessions end (after asking)."""
+    user = _user_or_404(user_id)
+    if (question := ask_first(_("Disable %(name)s?", name=user.username), _("Yes, disable"),
+                              _("They can no longer log in, and their open sessions end."),
+                              back=url_for(".users"))):
+        return question
     return _change_active(user_id, active=False)
 
 
-@bp.post("/users/<int:user_id>/enable")
+@bp.post("/users/<id:user_id>/enable")
 def enable(user_id: int):
     """Let a disabled account log in again."""
     return _change_active(user_id, active=True)
@@ -71,7 +78,7 @@ def _change_active(user_id: int, active: bool):
     return redirect(url_for(".users"))
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 def change_role(user_id: int):
     """Make an account an operator or an administrator."""
     user = _user_or_404(user_id)
@@ -88,7 +95,7 @@ def change_role(user_id: int):
     return redirect(url_for(".users"))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     """Set a new password for an account."""
     user = _user_or_404(user_id)
@@ -106,12 +113,19 @@ def reset_password(user_id: int):
 
 @bp.get("/audit")
 def audit():
-    """The audit log, newest first, 50 a page, paged by id (``?before=<id>``)."""
-    before = request.args.get("before", type=int)
-    query = db.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE_SIZE + 1)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
-    entries = list(db.session.scalars(query))
-    older = entries[AUDIT_PAGE_SIZE - 1].id if len(entries) > AUDIT_PAGE_SIZE else None
-    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE],
-                           older=older, before=before)
+    """The audit log, filtered, newest first, 50 a page, paged by id (``?before=<id>``)."""
+    filters = audit_log.AuditFilters.from_args(request.args)
+    before = arg_int("before")
+    entries, older = audit_log.audit_page(filters, before)
+    names = audit_log.usernames()
+    return render_template("admin/audit.html", entries=entries, older=older, before=before,
+                           filters=filters, users=names, actions=audit_log.ACTIONS,
+                           action_label=audit_log.action_label,
+                           subject=lambda entry: audit_log.subject(entry, names))
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    """The filtered audit log as CSV."""
+    filters = audit_log.AuditFilters.from_args(request.args)
+    return export_response(audit_log.audit_table(filters), "csv")

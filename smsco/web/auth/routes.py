@@ -5,30 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from ..extensions import limiter
 from ..ui.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, LANGUAGES
 from . import services
 from .forms import LoginForm, SetupForm
+from .throttle import RETRY_AFTER_SECONDS
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_LIMIT = "5 per minute"  # failed attempts per address and username
-LOGIN_LIMIT_PER_ADDRESS = "30 per minute"  # failed attempts per address, any username
 TOO_MANY_ATTEMPTS = _l("Too many login attempts. Wait a minute and try again.")
-
-
-def _address_and_username() -> str:
-    """Rate-limit key: one bucket per client address and (case-folded) username."""
-    username = request.form.get("username", "").strip().lower()
-    return f"{get_remote_address()}|{username}"
-
-
-def _failed(response) -> bool:
-    """Only attempts that did not log in count against the limit."""
-    return response.status_code != 302
 
 
 @bp.app_template_global()
@@ -57,9 +43,6 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, key_func=_address_and_username, methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(LOGIN_LIMIT_PER_ADDRESS, methods=["POST"], deduct_when=_failed)
 def login():
     """Log in, then go to ``next`` if it is a page of this site."""
     if not services.has_users():
@@ -71,7 +54,11 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        try:
+            user = services.authenticate(form.username.data, form.password.data,
+                                         request.remote_addr or "")
+        except services.LoginThrottled:
+            return _too_many_attempts()
         if user is not None:
             services.log_in(user)
             return redirect(target or url_for("main.index"))
@@ -79,10 +66,10 @@ def login():
     return render_template("auth/login.html", form=form, error=error)
 
 
-@bp.errorhandler(429)
-def too_many_attempts(error):
-    """The login page again, saying why, instead of the generic error page."""
-    return render_template("auth/login.html", form=LoginForm(), error=TOO_MANY_ATTEMPTS), 429
+def _too_many_attempts():
+    """The login page again, saying why and when to retry; the password was not checked."""
+    return (render_template("auth/login.html", form=LoginForm(), error=TOO_MANY_ATTEMPTS), 429,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @bp.post("/logout")

@@ -20,12 +20,19 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, login_manager
-from ..models import Role, User, audit, utcnow
+from ..models import Role, Setting, User, audit, utcnow
+from ..params import bounded_int
+from . import throttle
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
 USERNAME_RULE = _l("Use 3 to 64 letters, digits, dots, underscores or hyphens.")
 WRONG_CREDENTIALS = _l("Wrong username or password.")
+# The session remembers the account's session version at login; bumping it ends them all.
+SESSION_VERSION = "_session_version"
+# A singleton Setting row written with the first administrator: its primary key lets
+# exactly one of many simultaneous first-run requests succeed, on SQLite and PostgreSQL.
+FIRST_ADMIN_MARK = "first_admin"
 
 
 class AccountError(Exception):
@@ -39,6 +46,10 @@ class AccountError(Exception):
         self.field = field
 
 
+class LoginThrottled(Exception):
+    """Too many login attempts: the password was not checked."""
+
+
 # -- lookups and rules -------------------------------------------------------------
 
 
@@ -49,12 +60,19 @@ def has_users() -> bool:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the user of a session, if still present and enabled.
+    """Flask-Login's loader: the user of a session, if still present, enabled and current.
 
-    Checking ``active`` here ends the sessions of a disabled account at once.
+    Checking ``active`` ends the sessions of a disabled account at once; checking
+    the session version ends every session made before a logout, a password
+    reset or a disable, even a copied cookie.
     """
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    number = bounded_int(user_id)
+    user = db.session.get(User, number) if number is not None else None
+    if user is None or not user.active:
+        return None
+    # A session from before versions existed counts as version 0: it lives until the
+    # account's first logout, reset or disable, instead of everyone being logged out.
+    return user if session.get(SESSION_VERSION, 0) == user.session_version else None
 
 
 def find_user(username: str) -> User | None:
@@ -101,25 +119,38 @@ def _dummy_hash() -> str:
     return generate_password_hash("not-a-real-password")
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The enabled account matching these credentials, or None.
+def authenticate(username: str, password: str, address: str) -> User | None:
+    """The enabled account matching these credentials, or None; a failure is audited.
 
-    An unknown name still costs one hash check, so timing does not tell
-    which usernames exist.
+    The attempt is counted before the password is checked: over the limit this
+    raises ``LoginThrottled`` and checks nothing. An unknown name still costs
+    one hash check, so timing does not tell which usernames exist.
     """
+    if not throttle.count_login_attempt(address, username):
+        raise LoginThrottled
     user = find_user(username)
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
-        return None
-    if not user.check_password(password or "") or not user.active:
-        return None
-    return user
+    elif user.check_password(password or "") and user.active:
+        throttle.forget_attempts(address, username)
+        return user
+    _audit_failed_login(user, address)
+    return None
+
+
+def _audit_failed_login(user: User | None, address: str) -> None:
+    # An unknown name is not recorded: people type their password into the wrong field.
+    where = f"from {address[:64]}"
+    audit(user, "login_failed",
+          detail=where if user is not None else f"Unknown username {where}")
+    db.session.commit()
 
 
 def log_in(user: User) -> None:
     """Start a fresh session for ``user`` that expires after the idle lifetime."""
     session.clear()  # nothing from before the login survives it
     login_user(user)
+    session[SESSION_VERSION] = user.session_version
     session.permanent = True  # PERMANENT_SESSION_LIFETIME applies
     user.last_login_at = utcnow()
     audit(user, "login")
@@ -127,24 +158,45 @@ def log_in(user: User) -> None:
 
 
 def log_out(user: User) -> None:
-    """End the session, recording who left."""
+    """End this session and every other session of the account, recording who left."""
+    _end_sessions(user)
     audit(user, "logout")
     db.session.commit()
     logout_user()
     session.clear()
 
 
+def _end_sessions(user: User) -> None:
+    """Make every session of ``user`` stale (caller commits); counted in SQL, so never lost."""
+    user.session_version = User.session_version + 1
+
+
 # -- managing accounts -------------------------------------------------------------
 
 
 def create_first_admin(username: str, password: str) -> User:
-    """The first administrator; refused once any account exists."""
-    if has_users():
+    """The first administrator; refused once any account exists, even to a parallel request."""
+    if has_users() or not _mark_first_admin(username):
         raise AccountError(_("The first account already exists."))
-    user = _new_user(username, password, Role.ADMIN)
+    try:
+        user = _new_user(username, password, Role.ADMIN)
+    except AccountError:
+        db.session.rollback()  # the mark goes too, so the corrected form can be sent
+        raise
     audit(user, "user_add", detail=f"First administrator {user.username}")
     db.session.commit()
     return user
+
+
+def _mark_first_admin(username: str) -> bool:
+    """Insert the first-run mark; False when another request already did (caller commits)."""
+    db.session.add(Setting(key=FIRST_ADMIN_MARK, value=(username or "").strip()[:64]))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def create_user(username: str, password: str, role: str, by: User | None) -> User:
@@ -185,6 +237,7 @@ def set_active(user: User, active: bool, by: User | None) -> None:
             raise AccountError(_("You cannot disable your own account."))
         _keep_an_admin(user)
     user.active = active
+    _end_sessions(user)  # enabling again must not revive a session from before
     action = "user_enable" if active else "user_disable"
     audit(by, action, detail=f"{'Enabled' if active else 'Disabled'} {user.username}")
     db.session.commit()
@@ -206,13 +259,16 @@ def set_role(user: User, role: str, by: User | None) -> None:
 
 
 def reset_password(user: User, password: str, by: User | None) -> None:
-    """Give an account a new password chosen by an administrator."""
+    """Give an account a new password chosen by an administrator; its sessions end."""
     problem = password_problem(password)
     if problem:
         raise AccountError(problem, field="password")
     user.set_password(password)
+    _end_sessions(user)
     audit(by, "password_reset", detail=f"New password for {user.username}")
     db.session.commit()
+    if by is not None and by.id == user.id and session.get(SESSION_VERSION) is not None:
+        session[SESSION_VERSION] = user.session_version  # the one who reset it stays in
 
 
 def _keep_an_admin(user: User) -> None:

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import (
     Campaign,
     Message,
+    MessageEvent,
     Priority,
     ScheduleMode,
     State,
@@ -64,6 +65,7 @@ class CampaignSpec:
     mode: str = ScheduleMode.NOW
     send_at: datetime | None = None  # naive UTC
     footer: str = ""  # appended to each message (opt-out text for marketing)
+    api_key_id: int | None = None  # created through this API key (its webhook hears of it)
 
 
 def placeholders(body: str) -> list[str]:
@@ -86,7 +88,8 @@ def render(body: str, fields: dict[str, str], footer: str = "") -> str:
     def fill(match: re.Match) -> str:
         space, name = match.group(1), match.group(2)
         value = str(lowered.get(name.lower(), "") or "")
-        value = text.transliterate(value) if text.invalid_characters(value) else value
+        value = (text.transliterate(value, capitalize="words") if text.invalid_characters(value)
+                 else value)
         return space + value if value else ""  # an empty field takes its space with it
 
     rendered = _PLACEHOLDER_WITH_SPACE.sub(fill, body)
@@ -115,7 +118,7 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
                         marketing=spec.marketing, quiet_hours=spec.marketing and spec.quiet_hours,
                         schedule_mode=spec.mode, send_at=spec.send_at, idempotency_key=key,
                         invalid_count=invalid_count, duplicate_count=duplicate_count,
-                        recipient_count=recipient_count or 0,
+                        recipient_count=recipient_count or 0, api_key_id=spec.api_key_id,
                         created_by_id=user.id if user else None)
     db.session.add(campaign)
     try:
@@ -130,6 +133,12 @@ def create_campaign(spec: CampaignSpec, recipients: Iterable[CampaignRecipient],
     return campaign
 
 
+def quiet_wait(moment: datetime | None = None) -> datetime | None:
+    """When the quiet hours around ``moment`` (naive UTC, default now) end; None outside them."""
+    return quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), moment or utcnow(),
+                       local_zone())
+
+
 def _outside_quiet_hours(campaign: Campaign, moment: datetime | None) -> datetime | None:
     """A gateway-scheduled time moved to the end of quiet hours if it falls in them.
 
@@ -137,8 +146,7 @@ def _outside_quiet_hours(campaign: Campaign, moment: datetime | None) -> datetim
     """
     if moment is None or not campaign.quiet_hours:
         return moment
-    until = quiet_until(current_app.config.get("SMSCO_QUIET_RULE"), moment, local_zone())
-    return until or moment
+    return quiet_wait(moment) or moment
 
 
 def _insert_messages(campaign: Campaign, spec: CampaignSpec,
@@ -150,7 +158,7 @@ def _insert_messages(campaign: Campaign, spec: CampaignSpec,
             "send_at": spec.send_at if held else now,
             "gateway_schedule": _outside_quiet_hours(campaign, spec.send_at)
             if spec.mode == ScheduleMode.GATEWAY else None,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "api_key_id": spec.api_key_id,
             "created_by_id": user.id if user else None}
     total = 0
     for chunk in _chunks(recipients, CHUNK):
@@ -248,22 +256,43 @@ def resume_campaign(campaign: Campaign, user: User | None) -> int:
 
 
 def cancel_campaign(campaign: Campaign, user: User | None) -> int:
-    """Cancel every message not yet handed to the gateway."""
+    """Cancel every message not yet handed to the gateway (each gets a timeline entry,
+    which tells an API key's webhook too)."""
     campaign.canceled, campaign.paused = True, False
-    moved = _move(campaign, (State.QUEUED, State.PAUSED), State.CANCELED)
+    now = utcnow()
+    ids = db.session.scalars(
+        update(Message).where(Message.campaign_id == campaign.id,
+                              Message.state.in_((State.QUEUED, State.PAUSED)))
+        .values(state=State.CANCELED, updated_at=now).returning(Message.id)
+        .execution_options(synchronize_session=False)).all()
+    detail = f"Cancelled with campaign #{campaign.id} by {user.username if user else 'the system'}"
+    for chunk in _chunks(iter(ids), CHUNK):
+        db.session.execute(insert(MessageEvent.__table__), [
+            {"message_id": message_id, "at": now, "state": State.CANCELED, "detail": detail}
+            for message_id in chunk])
+    moved = len(ids)
     audit(user, "campaign_cancel", None, f"campaign #{campaign.id}: {moved} cancelled")
     db.session.commit()
     return moved
 
 
+def _failed_not_resent(campaign_id: int):
+    resent = aliased(Message)
+    return (select(Message.id, Message.recipient, Message.body)
+            .outerjoin(resent, resent.resend_of_id == Message.id)
+            .where(Message.campaign_id == campaign_id, Message.state == State.FAILED,
+                   resent.id.is_(None)))
+
+
+def resendable_count(campaign_id: int) -> int:
+    """How many failed messages "Resend failed" would queue again."""
+    return db.session.scalar(select(func.count()).select_from(
+        _failed_not_resent(campaign_id).subquery())) or 0
+
+
 def resend_failed(campaign: Campaign, user: User | None) -> int:
     """One new message per failed recipient not resent before, linked to the original."""
-    resent = aliased(Message)
-    failed = db.session.execute(
-        select(Message.id, Message.recipient, Message.body)
-        .outerjoin(resent, resent.resend_of_id == Message.id)
-        .where(Message.campaign_id == campaign.id, Message.state == State.FAILED,
-               resent.id.is_(None))).all()
+    failed = db.session.execute(_failed_not_resent(campaign.id)).all()
     if not failed:
         return 0
     now = utcnow()

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from smsco import ValidationError as SmscoValidationError
-from smsco import phones, text
-from smsco.client import check_sender
-
+from ..admin.settings import optout_footer
 from ..models import ScheduleMode
-from ..text_analysis.analysis import PLACEHOLDER
+from ..text_analysis.analysis import length_problem
 from ..ui.formatting import local_zone
 from ..ui.forms import Form, LocalDateTimeField
-from ..ui.labels import validation_text
+from . import rules
 
 SCHEDULE_CHOICES = [
     (ScheduleMode.HELD, _l("Hold it here until then — it can be edited or cancelled until it "
@@ -51,19 +49,36 @@ class SendOptionsForm(Form):
         return (self.sender.data or "").strip() or None
 
     def validate_sender(self, field) -> None:
-        senders = current_app.config["SMSCO_SENDERS"]
-        if senders and (field.data or "").strip() not in senders:
-            raise ValidationError(_("Choose one of the agreed sender IDs: %(senders)s",
-                                    senders=", ".join(senders)))
         try:
-            check_sender((field.data or "").strip() or None)
-        except SmscoValidationError as error:
-            raise ValidationError(validation_text(error)) from None
+            rules.sender_id(field.data)
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
 
     def validate_send_at(self, field) -> None:
-        if field.data is not None and field.data <= local_now():
+        if field.data is None:
+            return
+        now = local_now()
+        if field.data <= now:
             raise ValidationError(_("This time has already passed. Leave it empty to send now, "
                                     "or pick a time in the future."))
+        days = int(current_app.config["SMSCO_MAX_SCHEDULE_DAYS"])
+        if field.data - now > timedelta(days=days):  # a difference: no overflow near 9999
+            raise ValidationError(ngettext(
+                "Pick a time at most %(num)d day ahead (until %(until)s).",
+                "Pick a time at most %(num)d days ahead (until %(until)s).", days,
+                until=(now + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")))
+
+    def footer_applies(self) -> bool:
+        """Whether the opt-out footer is added (the form's marketing box is ticked)."""
+        marketing = getattr(self, "marketing", None)
+        return marketing is not None and bool(marketing.data)
+
+    def check_length(self, body: str) -> None:
+        """Refuse a text longer than ``SMSCO_MAX_PARTS`` parts, footer included if added."""
+        footer = optout_footer() if self.footer_applies() else ""
+        problem = length_problem(body, footer)
+        if problem:
+            raise ValidationError(problem)
 
 
 class ComposeForm(SendOptionsForm):
@@ -78,24 +93,17 @@ class ComposeForm(SendOptionsForm):
         self.valid_recipients: list[str] = []
 
     def validate_recipients(self, field) -> None:
-        parsed = phones.parse_recipients(field.data or "")
-        if parsed.invalid:
-            raise ValidationError(_("Not valid phone numbers: %(numbers)s. Write Georgian "
-                                    "numbers as 599 12 34 56 or with +995.",
-                                    numbers=", ".join(parsed.invalid)))
-        if not parsed.valid:
-            raise ValidationError(_("Enter at least one phone number."))
-        self.valid_recipients = parsed.valid
+        try:
+            self.valid_recipients = rules.recipients_from_text(field.data or "")
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
 
     def validate_message(self, field) -> None:
         try:
-            text.check_message(field.data or "")
-        except SmscoValidationError as error:
-            if PLACEHOLDER.search(field.data or ""):
-                raise ValidationError(_(
-                    "Placeholders like {name} only work on the bulk page; here, write the "
-                    "text in full. %(problem)s", problem=validation_text(error))) from None
-            raise ValidationError(validation_text(error)) from None
+            rules.message_text(field.data or "")
+        except rules.Refused as refused:
+            raise ValidationError(str(refused)) from None
+        self.check_length(field.data or "")
 
 
 def local_now() -> datetime:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from ..admin.settings import optout_footer, with_footer
 from ..extensions import db
-from ..message_templates.services import visible_template, visible_templates
+from ..message_templates.prefill import template_from_link
+from ..message_templates.services import visible_templates
 from ..models import Message, ScheduleMode, State
 from ..sending.jobs import kick_dispatcher
 from ..sending.outbox import NewMessages, OutboxError, create_messages, edit_held_message
+from ..text_analysis.analysis import PLACEHOLDER
 from ..ui.formatting import to_local
 from .forms import ComposeForm
 
@@ -25,11 +27,18 @@ def compose():
     form = ComposeForm()
     if not form.is_submitted():
         form.sender.data = form.sender.data or current_app.config["SMSCO_SENDER"]
-        _prefill_from_template(form)
+        template = template_from_link(current_user)
+        if template is not None and PLACEHOLDER.search(template.body):
+            # Placeholders are filled per recipient only on the bulk page.
+            return redirect(url_for("bulk.bulk", template=template.id))
+        if template is not None:
+            form.message.data = template.body
     if form.validate_on_submit():
         messages = create_messages(new_messages_from(form), current_user)
         kick_dispatcher()
-        flash(queued_text(len(messages), form.send_at.data is not None), "success")
+        scheduled = form.send_at.data is not None
+        # "Sending now" is news only until the messages move on: the page drops it then.
+        flash(queued_text(len(messages), scheduled), "success" if scheduled else "progress")
         if len(messages) == 1:
             return redirect(url_for("history.message", message_id=messages[0].id))
         return redirect(url_for("history.history"))
@@ -37,19 +46,7 @@ def compose():
                            templates=visible_templates(current_user))
 
 
-def _prefill_from_template(form: ComposeForm) -> None:
-    """``?template=<id>``: the Message field starts with that template's text (no JS needed)."""
-    template_id = request.args.get("template", type=int)
-    if template_id is None:
-        return
-    template = visible_template(template_id, current_user)
-    if template is None:
-        flash(_("That template does not exist or is not yours to use."), "error")
-        return
-    form.message.data = template.body
-
-
-@bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
+@bp.route("/messages/<id:message_id>/edit", methods=["GET", "POST"])
 def edit(message_id: int):
     """Edit a message held here until its time (the compose form, one recipient)."""
     message = db.get_or_404(Message, message_id)

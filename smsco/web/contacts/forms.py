@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import FieldList, FormField, StringField
+from wtforms import Form as RowForm
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
 from smsco.phones import normalize
 
+from ..params import form_id
+from ..ui.fields import CheckboxListField
 from ..ui.forms import Form
 from ..ui.labels import validation_text
-from .importing import EXTENSIONS, field_name
+from .importing import CHOOSE_A_FILE, EXTENSIONS, field_name
 
-_FIELD_LINE = re.compile(r"^\s*([^:=]+?)\s*[:=]\s*(.*?)\s*$")
+#: Empty name/value rows a contact form offers for new fields.
+BLANK_ROWS = 2
 
 
 def _normalized(field) -> None:
@@ -27,31 +29,59 @@ def _normalized(field) -> None:
         raise ValidationError(validation_text(error)) from None
 
 
+class FieldRow(RowForm):
+    """One custom field: its name (the placeholder, as in {city}) and its value."""
+
+    name = StringField(_l("Field name"), validators=[Optional(), Length(max=60)])
+    value = StringField(_l("Value"), validators=[Optional(), Length(max=500)])
+
+
 class ContactForm(Form):
-    """One contact: number, name, other fields, groups."""
+    """One contact: number, name, other fields (name/value rows), groups."""
 
     phone = StringField(_l("Phone number"),
                         validators=[DataRequired(_l("Enter the phone number."))])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    other_fields = TextAreaField(_l("Other fields"), validators=[Optional()])
-    groups = SelectMultipleField(_l("Groups"), coerce=int, validate_choice=False)
+    custom = FieldList(FormField(FieldRow), label=_l("Other fields"), max_entries=100)
+    groups = CheckboxListField(_l("Groups"), coerce=form_id, validate_choice=False)
 
     def validate_phone(self, field) -> None:
         _normalized(field)
 
-    def validate_other_fields(self, field) -> None:
-        for line in (field.data or "").splitlines():
-            if line.strip() and not _FIELD_LINE.match(line):
-                raise ValidationError(_("Write one field per line as name: value (%(line)s).",
-                                        line=line.strip()))
+    def show_fields(self, fields: dict[str, str]) -> None:
+        """Fill the rows with a contact's fields (all but the name) and blank rows after."""
+        for key, value in fields.items():
+            if key != "name":
+                self.custom.append_entry({"name": key, "value": value})
+        self.add_blank_rows()
+
+    def add_blank_rows(self, count: int = BLANK_ROWS) -> None:
+        for _row in range(min(count, self.custom.max_entries - len(self.custom.entries))):
+            self.custom.append_entry()
+
+    def validate_custom(self, field) -> None:
+        seen: set[str] = set()
+        for number, row in enumerate(field.entries, start=1):
+            raw, value = (row.form.name.data or "").strip(), (row.form.value.data or "").strip()
+            if not raw:
+                if value:
+                    raise ValidationError(_("Row %(row)d has a value but no field name.",
+                                            row=number))
+                continue
+            key = field_name(raw, 0)
+            if key == "name":
+                raise ValidationError(_("Write the name in the Name field above."))
+            if key in seen:
+                raise ValidationError(_("The field “%(field)s” is there twice.", field=key))
+            seen.add(key)
 
     def field_values(self) -> dict[str, str]:
         """The name and the other fields as one dict (names as placeholders use them)."""
         values: dict[str, str] = {}
-        for line in (self.other_fields.data or "").splitlines():
-            match = _FIELD_LINE.match(line)
-            if match and match.group(2):
-                values[field_name(match.group(1), 0)] = match.group(2)
+        for row in self.custom.entries:
+            raw, value = (row.form.name.data or "").strip(), (row.form.value.data or "").strip()
+            if raw and value:
+                values[field_name(raw, 0)] = value
         if (self.name.data or "").strip():
             values["name"] = self.name.data.strip()
         return values
@@ -64,8 +94,8 @@ class GroupForm(Form):
 
 class UploadForm(Form):
     file = FileField(_l("File"), validators=[
-        FileRequired(_l("Choose a CSV or XLSX file.")),
-        FileAllowed(list(EXTENSIONS), _l("Choose a CSV or XLSX file."))])
+        FileRequired(CHOOSE_A_FILE),
+        FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
 
 
 class OptOutForm(Form):

@@ -3,40 +3,52 @@ and the opt-out list."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Contact, ContactGroup
+from ..models import Contact, ContactGroup, User
+from ..params import arg_int, bounded_int
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from ..ui.formatting import phone
 from . import services
 from .forms import ContactForm, GroupForm, OptOutForm, UploadForm
-from .importing import ColumnMap, ImportFileError, inspect, report_path, save_upload, upload_path
+from .importing import (
+    CHOOSE_A_FILE,
+    ColumnMap,
+    ImportFileError,
+    field_name,
+    inspect,
+    report_path,
+    save_upload,
+    upload_path,
+)
 
 bp = Blueprint("contacts", __name__)
 
 PHONE, IGNORE = "__phone__", "__ignore__"
+# What a confirmation says (here and in the pages' dialogs).
+CONTACT_DELETE_DETAIL = _l("Its fields and group memberships go too; messages already sent stay "
+                           "in the history.")
+GROUP_DELETE_DETAIL = _l("Its contacts are kept.")
+OPT_OUT_REMOVE_DETAIL = _l("The number will receive marketing messages again.")
 
 
-def _csv_response(chunks, name: str) -> Response:
-    filename = f"smsco-{name}-{date.today().isoformat()}.csv"
-    return Response(stream_with_context(chunks), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+def _actor() -> User:
+    return current_user._get_current_object()
 
 
 # -- contacts ----------------------------------------------------------------------
@@ -44,10 +56,10 @@ def _csv_response(chunks, name: str) -> Response:
 
 @bp.get("/contacts")
 def contacts():
-    """Contacts newest first, searchable, one keyset page at a time."""
+    """Contacts newest first, searchable, one numbered page at a time, to select and send to."""
     search = (request.args.get("q") or "").strip()[:100]
-    group_id = request.args.get("group", type=int)
-    page = services.contact_page(search, group_id, before=request.args.get("before", type=int))
+    group_id = arg_int("group")
+    page = services.contact_page(search, group_id, number=arg_int("page") or 1)
     return render_template("contacts/contacts.html", page=page, search=search,
                            group_id=group_id, groups=services.groups())
 
@@ -60,29 +72,34 @@ def _group_choices(form: ContactForm) -> None:
 def new_contact():
     form = ContactForm()
     _group_choices(form)
-    if form.validate_on_submit():
+    if not form.is_submitted():
+        form.add_blank_rows()
+    elif "add_field" in request.form:  # "Add a field" without JavaScript: one more row
+        form.add_blank_rows(1)
+    elif form.validate():
         _contact, created = services.save_contact(None, form.phone.normalized, form.field_values(),
-                                           form.groups.data or [])
+                                           form.groups.data or [], by=_actor())
         flash(_("Contact added.") if created else
               _("This number was already a contact: its fields were updated."), "success")
         return redirect(url_for("contacts.contacts"))
     return render_template("contacts/contact_form.html", form=form, contact=None)
 
 
-@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/contacts/<id:contact_id>/edit", methods=["GET", "POST"])
 def edit_contact(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     form = ContactForm()
     _group_choices(form)
     if not form.is_submitted():
-        fields = dict(contact.fields or {})
-        form.phone.data, form.name.data = contact.phone, fields.pop("name", "")
-        form.other_fields.data = "\n".join(f"{k}: {v}" for k, v in fields.items())
+        form.phone.data, form.name.data = contact.phone, (contact.fields or {}).get("name", "")
+        form.show_fields(contact.fields or {})
         form.groups.data = [g.id for g in contact.groups]
-    if form.validate_on_submit():
+    elif "add_field" in request.form:
+        form.add_blank_rows(1)
+    elif form.validate():
         try:
             services.save_contact(contact, form.phone.normalized, form.field_values(),
-                                  form.groups.data or [])
+                                  form.groups.data or [], by=_actor())
         except ValueError as error:
             form.phone.errors = [str(error)]
         else:
@@ -91,16 +108,26 @@ def edit_contact(contact_id: int):
     return render_template("contacts/contact_form.html", form=form, contact=contact)
 
 
-@bp.post("/contacts/<int:contact_id>/delete")
+@bp.post("/contacts/<id:contact_id>/delete")
 def delete_contact(contact_id: int):
-    services.delete_contact(db.get_or_404(Contact, contact_id))
+    contact = db.get_or_404(Contact, contact_id)
+    if (question := ask_first(_("Delete the contact %(phone)s?", phone=phone(contact.phone)),
+                              _("Yes, delete the contact"), CONTACT_DELETE_DETAIL,
+                              back=url_for("contacts.contacts"))):
+        return question
+    services.delete_contact(contact, by=_actor())
     flash(_("Contact deleted."), "success")
     return redirect(url_for("contacts.contacts"))
 
 
 @bp.get("/contacts.csv")
 def export_contacts():
-    return _csv_response(services.contacts_csv(), "contacts")
+    return export_response(services.contacts_table(), "csv")
+
+
+@bp.get("/contacts.xlsx")
+def export_contacts_xlsx():
+    return export_response(services.contacts_table(), "xlsx")
 
 
 # -- groups ------------------------------------------------------------------------
@@ -111,22 +138,25 @@ def groups():
     form = GroupForm()
     if form.validate_on_submit():
         name = form.name.data.strip()
-        if db.session.scalar(select(ContactGroup).where(ContactGroup.name == name)):
-            form.name.errors = [_("A group with this name exists.")]
+        try:
+            services.create_group(name, by=_actor())
+        except ValueError as error:
+            form.name.errors = [str(error)]
         else:
-            db.session.add(ContactGroup(name=name))
-            db.session.commit()
             flash(_("Group “%(name)s” created.", name=name), "success")
             return redirect(url_for("contacts.groups"))
     return render_template("contacts/groups.html", form=form, groups=services.groups(),
                            sizes=services.group_sizes())
 
 
-@bp.post("/contacts/groups/<int:group_id>/delete")
+@bp.post("/contacts/groups/<id:group_id>/delete")
 def delete_group(group_id: int):
     group = db.get_or_404(ContactGroup, group_id)
-    db.session.delete(group)
-    db.session.commit()
+    if (question := ask_first(_("Delete the group “%(name)s”?", name=group.name),
+                              _("Yes, delete the group"), GROUP_DELETE_DETAIL,
+                              back=url_for("contacts.groups"))):
+        return question
+    services.delete_group(group, by=_actor())
     flash(_("Group “%(name)s” deleted; its contacts are kept.", name=group.name), "success")
     return redirect(url_for("contacts.groups"))
 
@@ -166,12 +196,17 @@ def import_map(token: str):
         columns, error = _columns_from_form(sheet.width, sheet.has_header)
         if columns is not None:
             group = _target_group()
-            result = services.import_contacts(path, columns, group)
+            try:
+                result = services.import_contacts(path, columns, group, by=_actor())
+            except ImportFileError as error:  # a damaged cell deep in a workbook
+                flash(_("The import stopped. %(reason)s The rows before it were imported.",
+                        reason=error), "error")
+                return redirect(url_for("contacts.import_upload"))
             path.unlink(missing_ok=True)
-            flash(_("Import finished: %(added)s added, %(updated)s updated, %(invalid)s "
-                    "invalid, %(duplicates)s duplicates within the file.",
-                    added=result.added, updated=result.updated, invalid=result.invalid,
-                    duplicates=result.duplicates), "success")
+            counts = [ngettext("%(num)d added", "%(num)d added", result.added),
+                      ngettext("%(num)d updated", "%(num)d updated", result.updated),
+                      *_rejected_counts(result)]
+            flash(_("Import finished: %(counts)s.", counts=", ".join(counts)), "success")
             return redirect(url_for("contacts.import_done", added=result.added,
                                     updated=result.updated, invalid=result.invalid,
                                     duplicates=result.duplicates,
@@ -182,6 +217,13 @@ def import_map(token: str):
                            error=error, PHONE=PHONE, IGNORE=IGNORE)
 
 
+def _rejected_counts(result: services.ImportResult) -> list[str]:
+    """The rows an import left out, in words, each count with its plural ("1 duplicate")."""
+    return [ngettext("%(num)d invalid", "%(num)d invalid", result.invalid),
+            ngettext("%(num)d duplicate within the file", "%(num)d duplicates within the file",
+                     result.duplicates)]
+
+
 def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, str | None]:
     phone, fields = None, {}
     for index in range(width):
@@ -190,8 +232,8 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
             if phone is not None:
                 return None, _("Choose “Phone number” for one column only.")
             phone = index
-        elif choice != IGNORE:
-            fields[index] = choice
+        elif choice != IGNORE:  # a typed name is cleaned like a header
+            fields[index] = field_name(choice, index)
     if phone is None:
         return None, _("Choose which column holds the phone number.")
     return ColumnMap(phone, fields, has_header), None
@@ -200,21 +242,17 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
 def _target_group() -> ContactGroup | None:
     new_name = (request.form.get("new_group") or "").strip()[:120]
     if new_name:
-        group = db.session.scalar(select(ContactGroup).where(ContactGroup.name == new_name))
-        if group is None:
-            group = ContactGroup(name=new_name)
-            db.session.add(group)
-            db.session.commit()
-        return group
-    group_id = request.form.get("group", type=int)
+        return services.group_named(new_name, by=_actor())
+    group_id = bounded_int(request.form.get("group"))
     return db.session.get(ContactGroup, group_id) if group_id else None
 
 
 @bp.get("/contacts/import/done")
 def import_done():
-    counts = {key: request.args.get(key, 0, type=int)
+    counts = {key: arg_int(key, minimum=0) or 0
               for key in ("added", "updated", "invalid", "duplicates")}
-    group = db.session.get(ContactGroup, request.args.get("group", type=int) or 0)
+    group_id = arg_int("group")
+    group = db.session.get(ContactGroup, group_id) if group_id else None
     return render_template("contacts/import_done.html", counts=counts, group=group,
                            report=request.args.get("report") or None)
 
@@ -237,13 +275,12 @@ def opt_outs():
     """The opt-out list, with a form to add one number."""
     form = OptOutForm()
     if form.validate_on_submit():
-        added = services.add_opt_outs([form.phone.normalized], form.reason.data,
-                                      current_user._get_current_object())
+        added = services.opt_out(form.phone.normalized, form.reason.data, by=_actor())
         flash(_("Number opted out.") if added else _("This number was already opted out."),
               "success")
         return redirect(url_for("contacts.opt_outs"))
     search = (request.args.get("q") or "").strip()[:40]
-    rows, next_after = services.opt_out_page(search, after=request.args.get("after"))
+    rows, next_after = services.opt_out_page(search, after=(request.args.get("after") or "")[:20])
     return render_template("contacts/opt_outs.html", form=form, rows=rows, search=search,
                            next_after=next_after, upload=UploadForm(prefix="import"))
 
@@ -253,21 +290,20 @@ def import_opt_outs():
     """Opt out every number of a file (the number column is guessed)."""
     upload = UploadForm(prefix="import")
     if not upload.validate_on_submit():
-        flash(" ".join(upload.file.errors) or _("Choose a CSV or XLSX file."), "error")
+        flash(" ".join(map(str, upload.file.errors)) or str(CHOOSE_A_FILE), "error")
         return redirect(url_for("contacts.opt_outs"))
     try:
         path = upload_path(save_upload(upload.file.data))
         result = services.import_opt_outs(path, ColumnMap.for_sheet(inspect(path)),
-                                          request.form.get("reason"),
-                                          current_user._get_current_object())
+                                          request.form.get("reason"), _actor())
     except ImportFileError as error:
         flash(str(error), "error")
         return redirect(url_for("contacts.opt_outs"))
     path.unlink(missing_ok=True)
-    flash(_("%(added)s numbers opted out, %(updated)s were already, %(invalid)s invalid, "
-            "%(duplicates)s duplicates within the file.", added=result.added,
-            updated=result.updated, invalid=result.invalid, duplicates=result.duplicates),
-          "success")
+    flash(", ".join([ngettext("%(num)d number opted out", "%(num)d numbers opted out",
+                              result.added),
+                     ngettext("%(num)d was already", "%(num)d were already", result.updated),
+                     *_rejected_counts(result)]) + ".", "success")
     if result.report_token:
         flash(_("Invalid rows: %(link)s",
                 link=url_for("contacts.invalid_rows", token=result.report_token)), "info")
@@ -276,12 +312,16 @@ def import_opt_outs():
 
 @bp.post("/contacts/opt-outs/remove")
 def remove_opt_out():
-    phone = (request.form.get("phone") or "").strip()
-    if services.remove_opt_out(phone):
+    number = (request.form.get("phone") or "").strip()
+    if (question := ask_first(_("Remove %(phone)s from the opt-out list?", phone=phone(number)),
+                              _("Yes, remove it"), OPT_OUT_REMOVE_DETAIL,
+                              back=url_for("contacts.opt_outs"))):
+        return question
+    if services.remove_opt_out(number, by=_actor()):
         flash(_("The number may receive marketing messages again."), "success")
     return redirect(url_for("contacts.opt_outs"))
 
 
 @bp.get("/contacts/opt-outs.csv")
 def export_opt_outs():
-    return _csv_response(services.opt_outs_csv(), "opt-outs")
+    return export_response(services.opt_outs_table(), "csv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -22,7 +22,8 @@ from smsco.phones import normalize
 
 from ..database import escape_like, is_postgres
 from ..extensions import db
-from ..models import Message, State, User
+from ..models import Message, State, User, utcnow
+from ..params import MAX_ID, arg_int
 from ..ui.formatting import date_input, datetime_input, local_zone, parse_typed
 
 PAGE_SIZE = 50
@@ -65,10 +66,10 @@ class HistoryFilters:
         typed = ((args.get("from") or "").strip()[:40], (args.get("to") or "").strip()[:40])
         (start, from_problem), (end, to_problem) = _bound(typed[0], False), _bound(typed[1], True)
         return cls(
-            state=state if state in State.ALL else None,
+            state=state if state in State.FILTERS else None,
             start=start, end=end,
             sender=(args.get("sender") or "").strip() or None,
-            operator_id=_parse_int(args.get("operator")),
+            operator_id=arg_int("operator", args=args),
             search=(args.get("q") or "").strip()[:100],
             typed=typed, problems=(from_problem, to_problem),
         )
@@ -157,6 +158,12 @@ def _parse_int(value: str | None) -> int | None:
 def local_to_utc(local: datetime) -> datetime:
     """A local time of ``SMSCO_TIMEZONE`` as the naive UTC the columns store."""
     return local.replace(tzinfo=local_zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_day_start_utc(day: date) -> datetime:
+    """Midnight of ``day`` in ``SMSCO_TIMEZONE``, as the naive UTC the columns store."""
+    local = datetime.combine(day, time.min, tzinfo=local_zone())
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def number_condition(search: str):
@@ -253,7 +260,13 @@ def filtered(filters: HistoryFilters, statement: Select) -> Select:
     if end:
         statement = statement.where(created_at < end)
     wrap = _unindexed if selective or by_date else (lambda column: column)
-    if filters.state:
+    if filters.state == State.SCHEDULED:
+        statement = statement.where(wrap(Message.state) == State.QUEUED,
+                                    Message.send_at > utcnow())
+    elif filters.state == State.QUEUED:
+        statement = statement.where(wrap(Message.state) == State.QUEUED,
+                                    Message.send_at <= utcnow())
+    elif filters.state:
         statement = statement.where(wrap(Message.state) == filters.state)
     if filters.sender:
         statement = statement.where(wrap(Message.sender) == filters.sender)
@@ -298,7 +311,7 @@ def history_page(filters: HistoryFilters, before: int | None = None, after: int 
 
 
 def _newer_page(statement: Select, after: int, page_size: int, windowed: bool) -> Page:
-    ceiling = after + SCAN_WINDOW + 1 if windowed else None
+    ceiling = min(after + SCAN_WINDOW + 1, MAX_ID) if windowed else None
     if ceiling is not None:
         statement = statement.where(Message.id < ceiling)
     rows = list(db.session.scalars(
@@ -322,13 +335,21 @@ def _newest_id() -> int:
 
 
 def export_batches(filters: HistoryFilters, batch_size: int = 5000) -> Iterator[list[Any]]:
-    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects)."""
+    """Every filtered row, newest first, in keyset batches of plain tuples (not ORM objects).
+
+    The query is built here, when called, not when the first batch is read: a
+    filter that cannot be used fails before a streamed response has started.
+    """
     columns = select(
         Message.id, Message.created_at, Message.sent_at, Message.recipient, Message.sender,
         User.username, Message.state, Message.gateway_status, Message.credits, Message.mes_id,
         Message.body,
     ).outerjoin(User, Message.created_by_id == User.id)
     statement = filtered(filters, columns).order_by(Message.id.desc()).limit(batch_size)
+    return _batches(statement, batch_size)
+
+
+def _batches(statement: Select, batch_size: int) -> Iterator[list[Any]]:
     before = None
     while True:
         page = statement if before is None else statement.where(Message.id < before)
@@ -348,7 +369,7 @@ def updates_for(ids: list[int]) -> list[Any]:
         return []
     return db.session.execute(
         select(Message.id, Message.state, Message.gateway_status, Message.sent_at,
-               Message.credits, Message.error_code, Message.error_text, Message.schedule_mode,
+               Message.credits, Message.error_text, Message.error_code, Message.schedule_mode,
                Message.send_at)
         .where(Message.id.in_(ids))
     ).all()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -14,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,13 +20,17 @@ from smsco import SmscoError
 
 from ..extensions import db
 from ..models import Message, State, audit
+from ..params import arg_int, bounded_ids
 from ..sending.jobs import check_status_now, kick_dispatcher
 from ..sending.outbox import OutboxError, cancel_message, resend_message
-from ..ui.formatting import lari, sent_at_text, tetri
+from ..ui.causes import message_cause
+from ..ui.confirm import ask_first
+from ..ui.exports import export_response
+from ..ui.formatting import lari, phone, sent_at_text, tetri
 from ..ui.header import header_context
 from ..ui.labels import error_text, gateway_label, state_label
 from . import queries
-from .export import generate_csv
+from .export import history_table
 
 bp = Blueprint("history", __name__)
 
@@ -41,11 +41,10 @@ bp = Blueprint("history", __name__)
 def row_update(message) -> dict[str, object]:
     """The live-changing cells of one row, as the JSON updates send them."""
     return {
-        "state": message.state,
-        "label": state_label(message.state),
+        "state": (shown := State.shown(message.state, message.send_at)),
+        "label": state_label(shown),
         "gateway": gateway_label(message.gateway_status) if message.state == State.SENT else "",
-        "error": error_text(message.error_code, message.error_text)
-        if message.state == State.FAILED else "",
+        "error": str(cause.title) if (cause := message_cause(message)) else "",
         "sent_at": sent_at_text(message),
         "credits": tetri(message.credits),
         "final": message.state in State.FINAL,
@@ -64,13 +63,12 @@ def history_helpers() -> dict[str, object]:
 def history():
     """The filtered message table, newest first, one keyset page at a time."""
     filters = queries.HistoryFilters.from_args(request.args)
-    page = queries.history_page(filters, before=request.args.get("before", type=int),
-                                after=request.args.get("after", type=int))
+    page = queries.history_page(filters, before=arg_int("before"), after=arg_int("after"))
     config = current_app.config
     senders = sorted({s for s in [config.get("SMSCO_SENDER"), *config.get("SMSCO_SENDERS", [])]
                       if s})
     return render_template(
-        "history/history.html", page=page, filters=filters, states=State.ALL,
+        "history/history.html", page=page, filters=filters, states=State.FILTERS,
         operators=queries.operators(), senders=senders,
         can_compose="compose.compose" in current_app.view_functions,
         scan_window=queries.SCAN_WINDOW,
@@ -80,19 +78,19 @@ def history():
 @bp.get("/history.csv")
 def export_csv():
     """The filtered view as CSV, streamed in batches."""
-    filters = queries.HistoryFilters.from_args(request.args)
-    filename = f"smsco-history-{date.today().isoformat()}.csv"
-    return Response(
-        stream_with_context(generate_csv(filters)), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
-    )
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "csv")
+
+
+@bp.get("/history.xlsx")
+def export_xlsx():
+    """The filtered view as an Excel workbook."""
+    return export_response(history_table(queries.HistoryFilters.from_args(request.args)), "xlsx")
 
 
 @bp.get("/history/updates")
 def updates():
     """Current state of the given messages (``?ids=1,2,3``, at most 200) and the balance."""
-    ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip().isdigit()]
+    ids = bounded_ids(request.args.get("ids"), queries.UPDATES_LIMIT)
     messages = {str(row.id): row_update(row) for row in queries.updates_for(ids)}
     balance = header_context().get("balance")
     return jsonify(messages=messages, balance=lari(balance) if balance is not None else None)
@@ -108,7 +106,7 @@ def _message_or_404(message_id: int) -> Message:
     return message
 
 
-@bp.get("/messages/<int:message_id>")
+@bp.get("/messages/<id:message_id>")
 def message(message_id: int):
     """Everything about one message, with its timeline and actions."""
     item = _message_or_404(message_id)
@@ -116,7 +114,7 @@ def message(message_id: int):
                            resent_as=queries.resend_of(item))
 
 
-@bp.get("/messages/<int:message_id>/live")
+@bp.get("/messages/<id:message_id>/live")
 def message_live(message_id: int):
     """The changing part of the message page (status, actions, timeline), for polling."""
     return render_template("history/_message_live.html", message=_message_or_404(message_id))
@@ -126,10 +124,14 @@ def _back(message_id: int):
     return redirect(url_for("history.message", message_id=message_id))
 
 
-@bp.post("/messages/<int:message_id>/cancel")
+@bp.post("/messages/<id:message_id>/cancel")
 def cancel(message_id: int):
-    """Cancel a message still waiting here."""
+    """Cancel a message still waiting here (after asking)."""
     item = _message_or_404(message_id)
+    if (question := ask_first(_("Cancel the message to %(phone)s?", phone=phone(item.recipient)),
+                              _("Yes, cancel the message"), _("It will not be sent."),
+                              back=url_for("history.message", message_id=message_id))):
+        return question
     try:
         cancel_message(item, current_user._get_current_object())
     except OutboxError as exc:
@@ -139,7 +141,7 @@ def cancel(message_id: int):
     return _back(message_id)
 
 
-@bp.post("/messages/<int:message_id>/resend")
+@bp.post("/messages/<id:message_id>/resend")
 def resend(message_id: int):
     """Queue a new copy of a failed or unknown message, linked to it."""
     item = _message_or_404(message_id)
@@ -153,7 +155,7 @@ def resend(message_id: int):
     return _back(copy.id)
 
 
-@bp.post("/messages/<int:message_id>/check")
+@bp.post("/messages/<id:message_id>/check")
 def check_status(message_id: int):
     """Ask the gateway for the delivery status now and record the answer."""
     item = _message_or_404(message_id)

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from smsco import ValidationError as SmscoValidationError
 from smsco import text
 
-from ..text_analysis.analysis import check_with_placeholders
+from ..text_analysis.analysis import check_with_placeholders, length_problem
 from ..ui.forms import Form
 from ..ui.labels import validation_text
 
@@ -30,6 +30,9 @@ class TemplateForm(Form):
             raise ValidationError(_("%(problem)s Placeholders like {name} are filled in per "
                                     "recipient on the bulk page.",
                                     problem=validation_text(error))) from None
+        problem = length_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
 
 
 class FooterForm(Form):

@@ -9,6 +9,8 @@ from flask_login import current_user
 from ..admin.settings import optout_footer, set_optout_footer
 from ..extensions import db
 from ..models import MessageTemplate, User
+from ..text_analysis.analysis import PLACEHOLDER
+from ..ui.confirm import ask_first
 from . import services
 from .forms import FooterForm, TemplateForm
 
@@ -38,6 +40,9 @@ def index():
     templates = services.visible_templates(_user())
     return render_template("message_templates/list.html", templates=templates,
                            can_manage=lambda t: services.can_manage(t, _user()),
+                           # "Use" opens bulk send for a text with {placeholders}, else compose.
+                           use_in=lambda t: ("bulk.bulk" if PLACEHOLDER.search(t.body)
+                                             else "compose.compose"),
                            footer=optout_footer())
 
 
@@ -52,7 +57,7 @@ def add():
     return render_template("message_templates/edit.html", form=form, template=None)
 
 
-@bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:template_id>/edit", methods=["GET", "POST"])
 def edit(template_id: int):
     template = _manageable(template_id)
     form = TemplateForm()
@@ -67,9 +72,12 @@ def edit(template_id: int):
     return render_template("message_templates/edit.html", form=form, template=template)
 
 
-@bp.post("/<int:template_id>/delete")
+@bp.post("/<id:template_id>/delete")
 def delete(template_id: int):
     template = _manageable(template_id)
+    if (question := ask_first(_("Delete the template “%(name)s”?", name=template.name),
+                              _("Yes, delete the template"), back=url_for(".index"))):
+        return question
     services.delete_template(template, _user())
     flash(_("Template “%(name)s” deleted.", name=template.name), "success")
     return redirect(url_for(".index"))

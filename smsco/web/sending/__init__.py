@@ -13,14 +13,22 @@ none is lost:
    concurrency over one client. It records what happened: accepted → ``sent``;
    a definite gateway error → ``failed``; no connection or 2907 → back to
    ``queued`` with backoff, a bounded number of times; no answer after the
-   request left → ``unknown``, never re-sent automatically. Dispatchers keep a
-   heartbeat so a crashed one's rows are recovered and a live one's never are.
+   request left → ``unknown``, never re-sent automatically. Just before a
+   request leaves, its row's journal is marked (with the previous answer, one
+   short commit), so after a crash only rows whose request may have left
+   become ``unknown`` and the others go back to the queue.
 3. ``jobs`` — the one scheduler (APScheduler 3) runs the dispatcher, polls the
    delivery status of ``sent`` rows with backoff until a final status (every
    change an event on the message's timeline) and stores balance snapshots.
 4. ``gateway`` — the one place the app gets its ``smsco.Client``; in demo mode
    it starts the built-in simulator first.
 5. ``quiet_hours`` — when marketing messages must wait (evenings and nights).
+6. ``tallies`` — per-day counts of messages for the reports: database
+   triggers record every change of a message as a signed delta in the same
+   transaction; a job folds the deltas into day rows; a recount rebuilds them.
+7. ``liveness`` — each dispatcher's heartbeat thread, and the rule by which
+   another takes it as dead (its process gone, or a heartbeat that stood still
+   for ``SMSCO_HEARTBEAT_TIMEOUT`` on another machine); a live one never is.
 """
 
 from __future__ import annotations

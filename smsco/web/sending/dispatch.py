@@ -5,25 +5,34 @@ At most once, never lost (DESIGN §3). A row is claimed (``queued`` →
 is recorded truthfully. Only failures where no request can have reached the
 gateway (no connection, or 2907) are retried, with capped jittered backoff.
 A send that may have gone out becomes ``unknown`` and is never re-sent here.
+
+Crashes: each sender writes, in one short commit just before its next
+request leaves, the outcome of its previous request and the mark
+``request_started_at`` on the row about to be sent. So after a kill -9 at
+most one row per sender (``SMSCO_CONCURRENCY`` in all) may have left without
+its outcome on disk: recovery makes those ``unknown`` and puts the rows whose
+request never started back in the queue.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
+import queue
 import random
-import secrets
-import socket
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import Select, bindparam, delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import DateTime, Select, delete, insert, select, update
 
 from smsco import (
     AmbiguousSend,
@@ -44,6 +53,8 @@ from smsco.errors import describe_code
 from ..extensions import db
 from ..models import Dispatcher, GatewayAlert, Message, MessageEvent, Priority, State, utcnow
 from .gateway import get_client
+from .liveness import Heartbeat, LivenessJudge, new_dispatcher_id
+from .outbox import N_
 from .quiet_hours import quiet_until
 
 log = logging.getLogger(__name__)
@@ -55,13 +66,13 @@ RETRY_CAP_SECONDS = 300
 # the default 30 s that is 15 s, 30 s, 1, 2, 5, 10, 20, 30 min, then hourly.
 CHECK_BACKOFF_STEPS = [0.5, 1, 2, 4, 10, 20, 40, 60, 120]
 MAX_CHECK_DELAY = timedelta(hours=1)
-# A dispatcher whose heartbeat is older than this is taken as dead.
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
-# How often a dispatcher writes its heartbeat (runs come every second; one write
-# per run would be a database write a second for nothing).
-HEARTBEAT_EVERY = 15
-RECORD_EVERY = 0.25  # seconds between commits of results while a batch runs
-RECORD_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3  # a sender's write, tried again on a database error
+# Rows' states and timelines are written every WRITE_EVERY seconds, or once
+# WRITE_BATCH timeline entries wait (until then outcomes are kept in the journal).
+WRITE_EVERY = 0.25
+WRITE_BATCH = 128
+# On SQLite a claim waits at most this long for a moment when no sender writes.
+CLAIM_TURN_WAIT = 0.005
 
 
 class AlertKind:
@@ -85,12 +96,30 @@ class Claimed:
 
 @dataclass
 class Outcome:
-    """What to write for one claimed row."""
+    """What to write for one claimed row; kept as JSON in its journal until written."""
 
     values: dict
     event_state: str | None
     detail: str
     alert: tuple[str, str] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"values": self.values, "event_state": self.event_state,
+                           "detail": self.detail, "alert": self.alert},
+                          default=datetime.isoformat)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        data = json.loads(text)
+        values = {key: datetime.fromisoformat(value)
+                  if key in _DATETIME_COLUMNS and value is not None else value
+                  for key, value in data["values"].items()}
+        alert = tuple(data["alert"]) if data["alert"] else None
+        return cls(values, data["event_state"], data["detail"], alert)
+
+
+_DATETIME_COLUMNS = {column.name for column in Message.__table__.columns
+                     if isinstance(column.type, DateTime)}
 
 
 class RateLimiter:
@@ -112,32 +141,51 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
-@dataclass
 class DispatcherRuntime:
-    """Per-process dispatcher state: identity, thread pool, rate limiter."""
+    """Per-process dispatcher state: identity, heartbeat, threads, rate limiter."""
 
-    concurrency: int
-    rate: float
-    id: str = field(default_factory=lambda: (
-        f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"))
-    pool: ThreadPoolExecutor = field(init=False)
-    limiter: RateLimiter = field(init=False)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    last_heartbeat: float = float("-inf")  # time.monotonic() of the last one written
+    def __init__(self, app: Flask):
+        config = app.config
+        self.concurrency = max(1, int(config["SMSCO_CONCURRENCY"]))
+        self.id = new_dispatcher_id()
+        # SQLite has one writer at a time and makes a blocked writer sleep for whole
+        # milliseconds; this process's writers on the send path take turns on a lock.
+        self.sqlite = str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        self.db_writes = threading.Lock() if self.sqlite else nullcontext()
+        self.lock = threading.Lock()  # one dispatch run at a time
+        self.limiter = RateLimiter(float(config["SMSCO_RATE"]))
+        self.senders = ThreadPoolExecutor(max_workers=self.concurrency,
+                                          thread_name_prefix="smsco-send")
+        self.status_pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                              thread_name_prefix="smsco-status")
+        timeout = float(config["SMSCO_HEARTBEAT_TIMEOUT"])
+        self.heartbeat = Heartbeat(app, self.id, timeout, self.db_writes)
+        self.judge = LivenessJudge(self.id, timeout)
 
-    def __post_init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency),
-                                       thread_name_prefix="smsco-send")
-        self.limiter = RateLimiter(self.rate)
+    def start(self) -> None:
+        """Register and start the heartbeat (in an app context; once)."""
+        self.heartbeat.start()
+
+    def stop(self) -> None:
+        """Stop the heartbeat and the threads."""
+        self.heartbeat.stop()
+        self.senders.shutdown(wait=True, cancel_futures=True)
+        self.status_pool.shutdown(wait=True, cancel_futures=True)
 
 
 def runtime(app: Flask | None = None) -> DispatcherRuntime:
     """This process's dispatcher runtime, made on first use."""
     app = app or current_app._get_current_object()
     if "smsco_dispatcher" not in app.extensions:
-        app.extensions["smsco_dispatcher"] = DispatcherRuntime(
-            concurrency=app.config["SMSCO_CONCURRENCY"], rate=app.config["SMSCO_RATE"])
+        app.extensions["smsco_dispatcher"] = DispatcherRuntime(app)
     return app.extensions["smsco_dispatcher"]
+
+
+def stop_dispatcher(app: Flask) -> None:
+    """Stop this app's dispatcher threads (the scheduler stopping, a test's app torn down)."""
+    rt = app.extensions.pop("smsco_dispatcher", None)
+    if rt is not None:
+        rt.stop()
 
 
 # -- alerts ------------------------------------------------------------------------
@@ -197,8 +245,13 @@ def lock_ids(query: Select) -> list[int]:
     return list(db.session.scalars(query.with_for_update(skip_locked=True)))
 
 
-def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
-    """Atomically move up to ``limit`` due rows from queued to sending; commit."""
+def claim_due_messages(dispatcher_id: str, limit: int,
+                       write_lock: AbstractContextManager | None = None) -> list[Claimed]:
+    """Atomically move up to ``limit`` due rows from queued to sending; commit.
+
+    ``write_lock`` is held around the write only: choosing the rows and reading
+    them back are reads.
+    """
     now = utcnow()
     # Single messages first, so a big campaign never starves them.
     ids = lock_ids(select(Message.id)
@@ -208,29 +261,28 @@ def claim_due_messages(dispatcher_id: str, limit: int) -> list[Claimed]:
     if not ids:
         db.session.commit()
         return []
-    # The state condition makes the claim safe where nothing was locked (SQLite).
+    table = Message.__table__
+    with write_lock or nullcontext():
+        # The state condition makes the claim safe where nothing was locked (SQLite).
+        db.session.execute(
+            update(table).where(table.c.id.in_(ids), table.c.state == State.QUEUED)
+            .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now,
+                    request_started_at=None, journal=None, updated_at=now))
+        db.session.commit()
     rows = db.session.execute(
-        update(Message)
-        .where(Message.id.in_(ids), Message.state == State.QUEUED)
-        .values(state=State.SENDING, claimed_by=dispatcher_id, claimed_at=now, updated_at=now)
-        .returning(Message.id, Message.recipient, Message.body, Message.sender,
-                   Message.gateway_schedule, Message.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if rows:
-        db.session.execute(insert(MessageEvent.__table__), [
-            {"message_id": row.id, "at": now, "state": State.SENDING,
-             "detail": "Handed to the gateway"} for row in rows])
+        select(table.c.id, table.c.recipient, table.c.body, table.c.sender,
+               table.c.gateway_schedule, table.c.attempts)
+        .where(table.c.id.in_(ids), table.c.state == State.SENDING,
+               table.c.claimed_by == dispatcher_id).order_by(table.c.id)).all()
     db.session.commit()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    return [Claimed(*row) for row in rows]
 
 
 # -- sending -----------------------------------------------------------------------
 
 
-def send_one(client: Client, message: Claimed, limiter: RateLimiter) -> SendResult | Exception:
+def send_one(client: Client, message: Claimed) -> SendResult | Exception:
     """Send one claimed message; returns the result or the exception (never raises)."""
-    limiter.wait()
     schedule = None
     if message.gateway_schedule is not None:
         # A gateway-scheduled time that passed while the row waited here is sent now.
@@ -298,113 +350,368 @@ def _retry_outcome(message: Claimed, error: SmscoError, now: datetime) -> Outcom
                    f"in {int(delay)} s")
 
 
-def record_outcomes(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
-    """Write a group of results in one transaction."""
-    now = utcnow()
-    groups: dict[frozenset[str], list[dict]] = {}
-    events = []
-    for message, result in done:
-        outcome = outcome_for(message, result, now)
-        row = {"id": message.id, "claimed_by": None, "updated_at": now, **outcome.values}
-        groups.setdefault(frozenset(row), []).append(row)
-        events.append({"message_id": message.id, "at": now, "state": outcome.event_state,
-                       "detail": outcome.detail[:300]})
-        if outcome.alert:
-            raise_alert(*outcome.alert)
-    # Rows with the same columns to set go in one Core executemany (the ORM's
-    # bulk path costs more than the gateway's answer).
-    table = Message.__table__
-    for rows in groups.values():
-        columns = {key: bindparam(f"v_{key}") for key in rows[0] if key != "id"}
-        db.session.execute(update(table).where(table.c.id == bindparam("v_id")).values(columns),
-                           [{f"v_{key}": value for key, value in row.items()} for row in rows])
-    db.session.execute(insert(MessageEvent.__table__), events)
-    db.session.commit()
+# -- the journal and the record ---------------------------------------------------
+
+
+@dataclass
+class JournalNote:
+    """One sender's write: the outcome of its last request and the row it sends next."""
+
+    answered: tuple[Claimed, Outcome] | None
+    leaving: Claimed | None
+    ours: bool = True  # False: the row to send is no longer this dispatcher's
+    written: bool = False
+    error: BaseException | None = None
+
+
+class JournalError(Exception):
+    """A sender's write failed: it must not send."""
+
+
+SENDING_DETAIL = N_("Sending to the gateway")
+
+
+class SendJournal:
+    """The one write on the send path: one short commit just before each request leaves.
+
+    It keeps the outcome of the sender's previous request as JSON in its row's
+    ``journal`` and sets ``request_started_at`` on the row about to be sent,
+    touching only unindexed columns of rows still ``sending`` and claimed by
+    this dispatcher, so it stays cheap. The rows' states and timeline entries,
+    which touch many indexes, are written in batches by the same commits every
+    WRITE_EVERY seconds. Group commit: senders that arrive while another writes
+    wait, and the next of them writes for all. Plain driver SQL built once per
+    shape: this runs for every message, and SQLAlchemy's own work per statement
+    would cost more than the database's.
+    """
+
+    def __init__(self, dispatcher_id: str, write_lock: AbstractContextManager, dialect):
+        self.dispatcher_id, self.write_lock = dispatcher_id, write_lock
+        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+        self._to_db = {column.name: column.type.bind_processor(dialect)
+                       for column in Message.__table__.columns}
+        self._event_at = MessageEvent.__table__.c.at.type.bind_processor(dialect)
+        self._db_error = dialect.loaded_dbapi.Error
+        self._statements: dict[tuple, str] = {}
+        self._waiting: list[JournalNote] = []
+        self._waiting_lock = threading.Lock()
+        self._writer = threading.Lock()
+        # Kept in journals, not yet written to rows (touched by the writer only).
+        self._answers: list[tuple[int, Outcome]] = []
+        self._events: list[tuple[int, datetime, str | None, str]] = []
+        self.committed = threading.Event()  # set after each commit
+
+    @contextmanager
+    def connection(self, engine) -> Iterator:
+        """A driver connection from the pool, for ``note``."""
+        pooled = engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            pooled.close()
+
+    def note(self, connection, answered: tuple[Claimed, Outcome] | None,
+             leaving: Claimed | None) -> bool:
+        """Write ``answered`` and mark ``leaving``; returns once committed (on
+        ``connection``, or on another waiting sender's).
+
+        False when ``leaving`` is no longer this dispatcher's (another one recovered
+        it): it must not be sent.
+        """
+        if answered is None and leaving is None:
+            return True
+        note = JournalNote(answered, leaving)
+        with self._waiting_lock:
+            self._waiting.append(note)
+        with self._writer:
+            if not note.written:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._write(connection, batch)
+        if note.error is not None:
+            raise JournalError("Could not write the results of sending") from note.error
+        return note.ours
+
+    def _write(self, connection, batch: list[JournalNote]) -> None:
+        try:
+            marked = set(self._write_with_retry(connection, batch))
+            for n in batch:
+                n.ours = n.leaving is None or n.leaving.id in marked
+        except BaseException as error:
+            for n in batch:  # nothing was written: no sender of the batch sends
+                n.error = error
+        finally:
+            for n in batch:
+                n.written = True
+
+    def _write_with_retry(self, connection, batch: list[JournalNote]) -> list[int]:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.write_lock:
+                    marked = self._write_once(connection, batch)
+                self.committed.set()
+                return marked
+            except self._db_error:
+                with suppress(Exception):
+                    connection.rollback()
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("Could not write the results of sending; trying again")
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    def _write_once(self, connection, batch: list[JournalNote]) -> list[int]:
+        """One transaction; returns the ids of the leaving rows marked."""
+        now = utcnow()
+        answered = [n.answered for n in batch if n.answered is not None]
+        cursor = connection.cursor()
+        try:
+            if answered:
+                cursor.execute(self._statement("keep", len(answered)),
+                               [value for message, outcome in answered
+                                for value in (message.id, outcome.to_json())]
+                               + [message.id for message, _ in answered] + [self.dispatcher_id])
+            marked = self._mark_leaving(cursor, [n.leaving.id for n in batch if n.leaving], now)
+            answers = self._answers + [(message.id, outcome) for message, outcome in answered]
+            events = self._events + [(message.id, now, outcome.event_state, outcome.detail[:300])
+                                     for message, outcome in answered]
+            events += [(message_id, now, State.SENDING, SENDING_DETAIL) for message_id in marked]
+            finishing = any(n.leaving is None for n in batch)
+            if events and (finishing or len(events) >= WRITE_BATCH
+                           or (now - events[0][1]).total_seconds() >= WRITE_EVERY):
+                self._write_rows(cursor, answers, events, now)
+                answers, events = [], []
+            connection.commit()
+            self._answers, self._events = answers, events
+            return marked
+        finally:
+            cursor.close()
+
+    def _write_rows(self, cursor, answers: list[tuple[int, Outcome]], events: list,
+                    now: datetime) -> None:
+        """Write kept outcomes to their rows (one UPDATE per set of columns) and the
+        waiting timeline entries."""
+        groups: dict[tuple[str, ...], list[list]] = {}
+        for message_id, outcome in answers:
+            columns = tuple(sorted(outcome.values))
+            groups.setdefault(columns, []).append(
+                [self._db(column, outcome.values[column]) for column in columns]
+                + [self._db("updated_at", now), message_id, self.dispatcher_id])
+        for columns, rows in groups.items():
+            cursor.executemany(self._statement("answer", columns), rows)
+        if events:
+            cursor.execute(self._statement("events", len(events)), [
+                value for message_id, at, state, detail in events
+                for value in (message_id, self._event_at(at) if self._event_at else at, state,
+                              detail)])
+
+    def _mark_leaving(self, cursor, leaving: list[int], now: datetime) -> list[int]:
+        if not leaving:
+            return []
+        cursor.execute(self._statement("mark", len(leaving)),
+                       [self._db("request_started_at", now), *leaving, self.dispatcher_id])
+        if cursor.rowcount == len(leaving):
+            return leaving
+        # Some row was no longer ours: which ones are marked?
+        cursor.execute(self._statement("marked", len(leaving)), [*leaving, self.dispatcher_id])
+        return [row[0] for row in cursor.fetchall()]
+
+    def _db(self, column: str, value):
+        processor = self._to_db[column]
+        return processor(value) if processor is not None else value
+
+    # {p} is the driver's placeholder; the other fields get placeholders and our own
+    # column names, never values.
+    SQL: ClassVar[dict[str, str]] = {
+        "keep": "UPDATE message SET journal = CASE id {cases} END WHERE id IN ({ids}) "
+                "AND state = 'sending' AND claimed_by = {p}",
+        "answer": "UPDATE message SET {columns}, claimed_by = NULL, journal = NULL, "
+                  "updated_at = {p} WHERE id = {p} AND state = 'sending' AND claimed_by = {p}",
+        "mark": "UPDATE message SET request_started_at = {p} WHERE id IN ({ids}) "
+                "AND state = 'sending' AND claimed_by = {p} AND request_started_at IS NULL",
+        "marked": "SELECT id FROM message WHERE id IN ({ids}) AND state = 'sending' "
+                  "AND claimed_by = {p} AND request_started_at IS NOT NULL",
+        "events": "INSERT INTO message_event (message_id, at, state, detail) VALUES {rows}",
+    }
+
+    def _statement(self, kind: str, shape) -> str:
+        """The driver SQL of one kind and shape (columns set, or how many rows), built once."""
+        key = (kind, shape)
+        if key not in self._statements:
+            p = self._mark
+            if kind == "answer":
+                parts = {"columns": ", ".join(f"{column} = {p}" for column in shape)}
+            elif kind == "keep":
+                parts = {"cases": " ".join([f"WHEN {p} THEN {p}"] * shape),
+                         "ids": ", ".join([p] * shape)}
+            elif kind == "events":
+                parts = {"rows": ", ".join([f"({p}, {p}, {p}, {p})"] * shape)}
+            else:
+                parts = {"ids": ", ".join([p] * shape)}
+            self._statements[key] = self.SQL[kind].format(p=p, **parts)
+        return self._statements[key]
+
+
+def applied_values(outcome: Outcome, now: datetime) -> dict:
+    """The columns a row gets when ``outcome`` is written and its claim ends."""
+    return {"claimed_by": None, "journal": None, "updated_at": now, **outcome.values}
+
+
+# -- the pipeline ------------------------------------------------------------------
+
+
+class Feed:
+    """Claimed rows waiting for a free sender; ``take`` gives None once closed and empty."""
+
+    def __init__(self) -> None:
+        self._rows: deque[Claimed] = deque()
+        self._changed = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def put(self, rows: list[Claimed]) -> None:
+        with self._changed:
+            self._rows.extend(rows)
+            self._changed.notify(len(rows))
+
+    def close(self, drop: bool = False) -> None:
+        """No more rows will come; with ``drop``, rows not yet taken are not sent either."""
+        with self._changed:
+            self._closed = True
+            if drop:
+                self._rows.clear()
+            self._changed.notify_all()
+
+    def take(self) -> Claimed | None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._rows or self._closed)
+            return self._rows.popleft() if self._rows else None
 
 
 class SendPipeline:
-    """Keeps the sending threads busy: claims more rows while earlier ones are in flight,
-    and records answers in small groups as they arrive."""
+    """One dispatch run: this thread claims rows into a feed as it runs low; up to
+    ``concurrency`` sender threads send them one at a time, each writing its previous
+    answer and marking its next row in one commit before the request leaves."""
 
-    def __init__(self, rt: DispatcherRuntime, client: Client, max_messages: int | None):
-        self.rt, self.client, self.max_messages = rt, client, max_messages
-        self.pending: dict = {}
-        self.done: list[tuple[Claimed, SendResult | Exception]] = []
+    def __init__(self, app: Flask, rt: DispatcherRuntime, client: Client,
+                 max_messages: int | None):
+        self.app, self.rt, self.client, self.max_messages = app, rt, client, max_messages
+        self.feed = Feed()
+        self.journal = SendJournal(rt.id, rt.db_writes, db.engine.dialect)
+        self.alerts: queue.SimpleQueue = queue.SimpleQueue()
+        self.wake = threading.Event()  # senders wake this thread only when there is work
+        self.senders: list[Future] = []
+        self.finished = 0
+        self._finished_lock = threading.Lock()
         self.handled, self.exhausted = 0, False
-        self.last_write = time.monotonic()
         # Claim little at a time under a rate cap, so rows are not "sending" for long.
         self.claim_size = max(32, rt.concurrency * 16)
-        if rt.rate > 0:
-            self.claim_size = max(1, min(self.claim_size, int(rt.rate * 2)))
+        if rt.limiter.interval:
+            self.claim_size = max(1, min(self.claim_size, int(2 / rt.limiter.interval)))
+        self.low_water = max(self.claim_size // 2, rt.concurrency)
+
+    def run(self) -> int:
+        try:
+            self.top_up()
+            while self.finished < len(self.senders):
+                self.wake.wait(1.0)
+                self.wake.clear()
+                self.raise_alerts()
+                self.top_up()
+        finally:
+            # After an error, rows not yet sent stay claimed without a started
+            # request: the next run puts them back in the queue.
+            self.feed.close(drop=True)
+            wait(self.senders)
+            self.raise_alerts()
+        for sender in self.senders:
+            sender.result()  # a sender's error, raised here
+        return self.handled
 
     def top_up(self) -> None:
-        """Claim another group when few sends are left in flight."""
-        if self.exhausted or len(self.pending) > max(self.claim_size // 2, self.rt.concurrency):
+        """Claim another group when the feed runs low; close it when nothing is due."""
+        if self.exhausted or len(self.feed) > self.low_water:
             return
         size = self.claim_size
         if self.max_messages is not None:
             size = min(size, self.max_messages - self.handled)
-        if size <= 0 or dispatch_paused():
+        batch = []
+        if size > 0 and not dispatch_paused():
+            batch = claim_due_messages(self.rt.id, size, self.claim_turn())
+        if not batch:
             self.exhausted = True
+            self.feed.close()
             return
-        batch = claim_due_messages(self.rt.id, size)
-        self.exhausted = not batch
-        for message in batch:
-            future = self.rt.pool.submit(send_one, self.client, message, self.rt.limiter)
-            self.pending[future] = message
+        self.feed.put(batch)
         self.handled += len(batch)
+        while len(self.senders) < min(self.rt.concurrency, self.handled):
+            self.senders.append(self.rt.senders.submit(self.send_from_feed))
 
-    def collect(self) -> None:
-        """Take finished sends; record them every RECORD_EVERY seconds or when idle."""
-        finished, _ = wait(self.pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
-        for future in finished:
-            self.done.append((self.pending.pop(future), future.result()))
-        idle = not self.pending or self.exhausted
-        if self.done and (idle or time.monotonic() - self.last_write >= RECORD_EVERY):
-            record_with_retry(self.done)
-            self.done, self.last_write = [], time.monotonic()
+    @contextmanager
+    def claim_turn(self) -> Iterator[None]:
+        """Hold the database for a claim. On SQLite senders wait while it writes, so it
+        starts just after a sender's commit, while the senders wait for the gateway."""
+        if self.rt.sqlite and self.senders:
+            self.journal.committed.clear()
+            self.journal.committed.wait(CLAIM_TURN_WAIT)
+        with self.rt.db_writes:
+            yield
 
-    def run(self) -> int:
-        while True:
-            self.top_up()
-            if not self.pending:
-                break
-            self.collect()
-        if self.done:
-            record_with_retry(self.done)
-        return self.handled
-
-
-def record_with_retry(done: list[tuple[Claimed, SendResult | Exception]]) -> None:
-    """Record results, trying again on a database error (a busy SQLite, a dropped link).
-
-    If it still fails the rows stay ``sending`` and the next run makes them
-    ``unknown``: the answers are lost, so that is the truth about them.
-    """
-    for attempt in range(1, RECORD_ATTEMPTS + 1):
-        try:
-            record_outcomes(done)
+    def raise_alerts(self) -> None:
+        """Pause dispatch for the conditions the gateway reported (credit, account)."""
+        if self.alerts.empty():
             return
-        except SQLAlchemyError:
-            db.session.rollback()
-            if attempt == RECORD_ATTEMPTS:
-                raise
-            log.warning("Could not record %s send result(s); trying again", len(done))
-            time.sleep(0.5 * attempt)
+        with self.rt.db_writes:
+            while not self.alerts.empty():
+                raise_alert(*self.alerts.get())
+            db.session.commit()
+
+    def send_from_feed(self) -> None:
+        """A sender thread: one row at a time until the feed ends."""
+        try:
+            with self.app.app_context(), self.journal.connection(db.engine) as connection:
+                self._send_rows(connection)
+        finally:
+            with self._finished_lock:
+                self.finished += 1
+            self.wake.set()
+
+    def _send_rows(self, connection) -> None:
+        answered = None
+        while True:
+            message = self.feed.take()
+            if not self.exhausted and len(self.feed) <= self.low_water:
+                self.wake.set()
+            if message is not None:
+                self.rt.limiter.wait()
+            ours = self.journal.note(connection, answered, message)
+            answered = None
+            if message is None:
+                return
+            if not ours:
+                log.warning("Message %s was recovered by another dispatcher before it was "
+                            "sent; not sending it", message.id)
+                continue
+            outcome = outcome_for(message, send_one(self.client, message), utcnow())
+            if outcome.alert:
+                self.alerts.put(outcome.alert)
+                self.wake.set()
+            answered = (message, outcome)
 
 
 def dispatch_due_messages(max_messages: int | None = None) -> int:
     """Send every due message (or up to ``max_messages``); returns how many were handled."""
-    rt = runtime()
+    app = current_app._get_current_object()
+    rt = runtime(app)
     if not rt.lock.acquire(blocking=False):
         return 0  # another thread of this process is already dispatching
     try:
-        if time.monotonic() - rt.last_heartbeat >= HEARTBEAT_EVERY:
-            heartbeat(rt.id)
-            rt.last_heartbeat = time.monotonic()
-        recover_interrupted_sends(rt.id, include_own=True)
+        rt.start()
+        recover_interrupted_sends(include_own=True)
         hold_for_quiet_hours()
-        return SendPipeline(rt, get_client(), max_messages).run()
+        return SendPipeline(app, rt, get_client(), max_messages).run()
     finally:
         rt.lock.release()
 
@@ -412,74 +719,83 @@ def dispatch_due_messages(max_messages: int | None = None) -> int:
 # -- crash recovery ----------------------------------------------------------------
 
 
-def heartbeat(dispatcher_id: str) -> None:
-    """Tell other dispatchers this one is alive (commits)."""
-    now = utcnow()
-    row = db.session.get(Dispatcher, dispatcher_id)
-    if row is None:
-        host, pid, _ = dispatcher_id.rsplit(":", 2)
-        db.session.add(Dispatcher(id=dispatcher_id, hostname=host, pid=int(pid),
-                                  started_at=now, heartbeat_at=now))
-    else:
-        row.heartbeat_at = now
-    db.session.commit()
+@dataclass
+class Recovered:
+    """What recovery did with the rows a dispatcher left ``sending``."""
+
+    requeued: int = 0  # their request had not started: they go out again
+    unknown: int = 0  # their request may have left: never re-sent automatically
+    answered: int = 0  # their outcome was kept in the journal: written now
+
+    def __bool__(self) -> bool:
+        return bool(self.requeued or self.unknown or self.answered)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+REQUEUED_DETAIL = N_("Sending stopped before this message's request left, so nothing was "
+                     "sent; it is back in the queue.")
+INTERRUPTED_TEXT = N_("Interrupted while sending; it may have been sent")
+INTERRUPTED_DETAIL = N_("Interrupted while this message was being sent (the dashboard stopped "
+                        "or could not record the answer); it may have been sent. It will not "
+                        "be re-sent automatically.")
+REQUEUED = Outcome({"state": State.QUEUED}, State.QUEUED, REQUEUED_DETAIL)
+INTERRUPTED = Outcome({"state": State.UNKNOWN, "error_code": None,
+                       "error_text": INTERRUPTED_TEXT}, State.UNKNOWN, INTERRUPTED_DETAIL)
 
 
-def dead_dispatchers(own_id: str | None = None) -> list[str]:
-    """Dispatchers that cannot still be sending: gone from this host, or silent too long."""
-    host = socket.gethostname()[:40]
-    stale_before = utcnow() - HEARTBEAT_TIMEOUT
-    dead = []
-    for row in db.session.scalars(select(Dispatcher)):
-        if row.id == own_id:
-            continue
-        # On this host a missing pid is proof; our own pid under another id is
-        # an earlier run of this process (an app made again).
-        same_host_gone = row.hostname == host and (
-            not _pid_alive(row.pid) or row.pid == os.getpid())
-        if same_host_gone or row.heartbeat_at < stale_before:
-            dead.append(row.id)
-    return dead
+def recover_interrupted_sends(include_own: bool = False) -> Recovered:
+    """Settle the rows left ``sending`` by dispatchers that are gone (commits).
 
-
-def recover_interrupted_sends(own_id: str | None = None, include_own: bool = False) -> int:
-    """Rows left in ``sending`` by a dispatcher that died become ``unknown`` (commits).
-
-    ``include_own`` also takes this process's own ``sending`` rows: right for a
-    caller that knows none of them is in flight (a dispatch run, under its lock),
-    e.g. after an earlier run could not record the gateway's answers.
+    A row whose request had not started goes back to ``queued``; one whose
+    outcome was kept in the journal gets it; one whose request may have left
+    without an outcome becomes ``unknown``. ``include_own`` also takes this
+    dispatcher's own rows: right for a caller that knows none is in flight (a
+    dispatch run, under its lock), e.g. after an earlier run could not write.
     """
-    own_id = own_id or runtime().id
-    dead = dead_dispatchers(own_id) + ([own_id] if include_own else [])
-    orphaned = select(Message.id).where(
-        Message.state == State.SENDING,
-        (Message.claimed_by.in_(dead)) | Message.claimed_by.is_(None)
-        | ~Message.claimed_by.in_(select(Dispatcher.id)))
+    rt = runtime()
+    dead = rt.judge.dead(db.session.scalars(select(Dispatcher)).all())
+    owners = dead + ([rt.id] if include_own else [])
+    stranded = db.session.execute(
+        select(Message.id, Message.claimed_by, Message.request_started_at, Message.journal)
+        .where(
+            Message.state == State.SENDING,
+            Message.claimed_by.in_(owners) | Message.claimed_by.is_(None)
+            | Message.claimed_by.not_in(select(Dispatcher.id)))).all()
+    recovered = Recovered()
+    with rt.db_writes:
+        for row in stranded:
+            kind, outcome = _recovery_outcome(row)
+            if _settle(row, outcome):
+                setattr(recovered, kind, getattr(recovered, kind) + 1)
+        if dead:
+            db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(dead)))
+        db.session.commit()
+    return recovered
+
+
+def _recovery_outcome(row) -> tuple[str, Outcome]:
+    if row.journal is not None:
+        return "answered", Outcome.from_json(row.journal)
+    if row.request_started_at is not None:
+        return "unknown", INTERRUPTED
+    return "requeued", REQUEUED
+
+
+def _settle(row, outcome: Outcome) -> bool:
+    """Write ``outcome`` unless the row changed since it was read (its dispatcher
+    was alive after all and went on); True when written."""
     now = utcnow()
-    ids = db.session.scalars(orphaned).all()
-    if ids:
-        db.session.execute(
-            update(Message).where(Message.id.in_(ids), Message.state == State.SENDING)
-            .values(state=State.UNKNOWN, claimed_by=None, updated_at=now,
-                    error_text="Interrupted while sending; it may have been sent")
-            .execution_options(synchronize_session=False))
-        db.session.execute(insert(MessageEvent.__table__), [
-            {"message_id": i, "at": now, "state": State.UNKNOWN,
-             "detail": "Interrupted while this message was being sent (the dashboard stopped "
-                       "or could not record the answer); it may have been sent. It will not "
-                       "be re-sent automatically."} for i in ids])
-    gone = [d for d in dead if d != own_id]
-    if gone:
-        db.session.execute(delete(Dispatcher).where(Dispatcher.id.in_(gone)))
-    db.session.commit()
-    return len(ids)
+    changed = db.session.execute(
+        update(Message).where(
+            Message.id == row.id, Message.state == State.SENDING,
+            Message.claimed_by.is_not_distinct_from(row.claimed_by),
+            Message.request_started_at.is_not_distinct_from(row.request_started_at),
+            Message.journal.is_not_distinct_from(row.journal))
+        .values(applied_values(outcome, now)).execution_options(synchronize_session=False))
+    if not changed.rowcount:
+        return False
+    db.session.execute(insert(MessageEvent.__table__), [
+        {"message_id": row.id, "at": now, "state": outcome.event_state,
+         "detail": outcome.detail[:300]}])
+    if outcome.alert:
+        raise_alert(*outcome.alert)
+    return True

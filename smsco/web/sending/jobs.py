@@ -1,4 +1,4 @@
-"""Scheduled jobs: dispatch, delivery-status polling, balance snapshots.
+"""Scheduled jobs: dispatch, delivery-status polling, balance snapshots, report tallies.
 
 The scheduler (APScheduler 3) runs in exactly one process (DESIGN §3): the
 dev server of ``make run``, or ``flask --app app worker``. Jobs are
@@ -29,15 +29,16 @@ from .dispatch import (
     AlertKind,
     clear_alerts,
     dispatch_due_messages,
-    heartbeat,
     lock_ids,
     next_check_delay,
     raise_alert,
     recover_interrupted_sends,
     runtime,
+    stop_dispatcher,
 )
 from .gateway import get_client
 from .outbox import record_event
+from .tallies import fold_pending_tallies
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ STATUS_BATCH = 200
 CHECK_LEASE = timedelta(seconds=60)
 # After a dispatch run sent something, read the balance again this soon.
 BALANCE_REFRESH_AFTER_SENDING = 5
+# Seconds between folds of the reports' tally deltas (reports are exact either way;
+# folding keeps the deltas they add up few).
+TALLY_INTERVAL = 10
 
 
 # -- status ----------------------------------------------------------------------
@@ -108,7 +112,8 @@ def poll_statuses() -> int:
         return 0
     messages = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
     client, rt = get_client(), runtime()
-    futures = {rt.pool.submit(client.status, m.mes_id): m for m in messages if m.mes_id}
+    futures = {rt.status_pool.submit(client.status, m.mes_id): m
+               for m in messages if m.mes_id}
     for future in as_completed(futures):
         message = futures[future]
         try:
@@ -213,14 +218,24 @@ def balance_job(app: Flask) -> None:
     _run_job(app, record_balance)
 
 
+def tally_job(app: Flask) -> None:
+    _run_job(app, fold_pending_tallies)
+
+
+def register_job(app: Flask, job_id: str, work: Callable[[], object], interval_key: str) -> None:
+    """A job of a feature package (e.g. webhooks), run every ``config[interval_key]`` seconds
+    by this scheduler; registered from the factory, so ``sending`` imports no feature."""
+    app.extensions.setdefault("smsco_extra_jobs", {})[job_id] = (work, interval_key)
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """Start this process's scheduler: the one place jobs run."""
     with app.app_context():
-        rt = runtime(app)
-        heartbeat(rt.id)
-        recovered = recover_interrupted_sends(rt.id)
+        runtime(app).start()
+        recovered = recover_interrupted_sends()
         if recovered:
-            log.warning("%s message(s) interrupted while sending are now unknown", recovered)
+            log.warning("Sends interrupted by a stopped dispatcher: %s back in the queue, "
+                        "%s unknown", recovered.requeued, recovered.unknown)
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     config = app.config
@@ -231,6 +246,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=config["SMSCO_STATUS_INTERVAL"], next_run_time=now)
     scheduler.add_job(balance_job, "interval", args=[app], id="balance",
                       seconds=config["SMSCO_BALANCE_INTERVAL"], next_run_time=now)
+    scheduler.add_job(tally_job, "interval", args=[app], id="tallies",
+                      seconds=TALLY_INTERVAL, next_run_time=now)
+    for job_id, (work, interval_key) in app.extensions.get("smsco_extra_jobs", {}).items():
+        scheduler.add_job(_run_job, "interval", args=[app, work], id=job_id,
+                          seconds=config[interval_key], next_run_time=now)
     app.extensions["smsco_jobs"] = RunningJobs()
     scheduler.start()
     app.extensions["smsco_scheduler"] = scheduler
@@ -253,6 +273,8 @@ def stop_scheduler(app: Flask, timeout: float = 30) -> None:
     tracker = app.extensions.setdefault("smsco_jobs", RunningJobs())
     if not tracker.wait_idle(timeout):
         log.warning("A job was still running %s s after the scheduler stopped", timeout)
+        return  # its threads are still in use; the process is ending anyway
+    stop_dispatcher(app)
 
 
 def _running_scheduler() -> BackgroundScheduler | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import format_number, ngettext
 
 from smsco import text
 from smsco.errors import ValidationError
@@ -32,6 +33,33 @@ def part_capacity(parts: int) -> int:
     return text.SINGLE_PART_LENGTH if parts == 1 else parts * text.MULTI_PART_LENGTH
 
 
+def max_parts() -> int:
+    """The most SMS parts one message may have (``SMSCO_MAX_PARTS``)."""
+    return int(current_app.config["SMSCO_MAX_PARTS"])
+
+
+def too_long(parts: int) -> str | None:
+    """Why a text of ``parts`` parts may not be sent, in words; None when it may."""
+    limit = max_parts()
+    if parts <= limit:
+        return None
+    return ngettext(
+        "The message is too long: at most %(num)s SMS part (%(characters)s characters); "
+        "this text has %(parts)s.",
+        "The message is too long: at most %(num)s SMS parts (%(characters)s characters); "
+        "this text has %(parts)s.",
+        limit, characters=format_number(part_capacity(limit)), parts=format_number(parts))
+
+
+def length_problem(body: str, footer: str = "") -> str | None:
+    """:func:`too_long` for ``body`` with the footer it will be sent with.
+
+    Placeholders count as written; a bulk send checks each message again once
+    its placeholders are filled (``bulk.services.preview``).
+    """
+    return too_long(text.segments(with_footer(body, footer)))
+
+
 def placeholder_names(body: str) -> list[str]:
     """The placeholder names in ``body``, in order of first use."""
     return list(dict.fromkeys(name.lower() for name in PLACEHOLDER.findall(body)))
@@ -52,12 +80,12 @@ def transliterate_keeping_placeholders(body: str, style: str) -> str:
     """``text.transliterate`` that leaves ``{name}`` placeholders as they are."""
     found = [match.group() for match in PLACEHOLDER.finditer(body)]
     if not found:
-        return text.transliterate(body, style)
+        return text.transliterate(body, style, capitalize="sentences")
     # Stand-ins of Latin letters and digits pass through transliteration unchanged
     # (mixed case, so an all-capitals word around them stays as it is).
     numbers = iter(range(len(found)))
     masked = PLACEHOLDER.sub(lambda _match: f"Zq{next(numbers)}qZ", body)
-    result = text.transliterate(masked, style)
+    result = text.transliterate(masked, style, capitalize="sentences")
     return re.sub(r"Zq(\d+)qZ", lambda match: found[int(match.group(1))], result)
 
 
@@ -76,7 +104,7 @@ def analyze(body: str, *, style: str = "national", footer: bool = False,
     invalid = text.invalid_characters(checked)
     if invalid:
         latin = (transliterate_keeping_placeholders(body, style) if placeholders
-                 else text.transliterate(body, style))
+                 else text.transliterate(body, style, capitalize="sentences"))
     else:
         latin = body
     parts = text.segments(full)
@@ -97,4 +125,6 @@ def analyze(body: str, *, style: str = "national", footer: bool = False,
         "transliterated_parts": text.segments(latin_full),
         "footer": footer_text,
         "placeholders": placeholder_names(body),
+        "max_parts": max_parts(),
+        "too_long": too_long(parts),
     }

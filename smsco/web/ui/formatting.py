@@ -12,16 +12,19 @@ string work: a history page formats a hundred values.
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
+import flask_babel
 import phonenumbers
 from babel import Locale
-from babel.dates import get_timezone, get_timezone_location
-from flask import current_app
+from babel.dates import format_skeleton, get_timezone, get_timezone_location
+from babel.numbers import NumberPattern, get_group_symbol, get_minus_sign_symbol
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -109,10 +112,19 @@ def datetime_text(local: datetime, seconds: bool = False) -> str:
                           S=local.second)
 
 
-def localtime(moment: datetime | None, seconds: bool = False) -> str:
-    """Template filter: a stored time in the display zone ("25.11.2026 14:05"; "" for none)."""
+def localtime(moment: datetime | None, fmt: str | bool | None = None,
+              seconds: bool = False) -> str:
+    """Template filter: a stored time in the display zone ("25.11.2026 14:05"; "" for none).
+
+    ``fmt``, when a strftime format, writes the local time with it (machine-read text
+    such as "%Y-%m-%d"); when a bool, it is ``seconds``.
+    """
     local = to_local(moment)
-    return datetime_text(local, seconds) if local else ""
+    if local is None:
+        return ""
+    if isinstance(fmt, str):
+        return local.strftime(fmt)
+    return datetime_text(local, bool(fmt) or seconds)
 
 
 def clock(moment: datetime | None) -> str:
@@ -158,16 +170,6 @@ def _grouped(digits: str, shown: Style) -> str:
     return digits.replace(",", "\0").replace(".", shown.decimal).replace("\0", shown.group)
 
 
-def number(value: int | None) -> str:
-    """Template filter: a whole number with the language's grouping ("1 234", "1,234")."""
-    return "" if value is None else _grouped(f"{value:,}", style())
-
-
-def percent(ratio: float | None) -> str:
-    """Template filter: a share as a percentage with one decimal ("97,5%")."""
-    return "" if ratio is None else _grouped(f"{ratio * 100:.1f}", style()) + "%"
-
-
 def _money(text: str, negative: bool) -> str:
     shown = style()
     return ("-" if negative else "") + shown.money.format(amount=_grouped(text, shown))
@@ -179,6 +181,74 @@ def lari(amount: Decimal | float | None) -> str:
         return "—"
     value = Decimal(amount)
     return _money(f"{abs(value):,.2f}", value < 0)
+
+
+def number(value: float | int | None) -> str:
+    """Template filter: a count or amount as the language writes it (1,234 · 1 234)."""
+    if value is None:
+        return "—"
+    styles = _number_styles(_locale())
+    if isinstance(value, int) and styles.group is not None:
+        # Whole numbers are most of what reports show: Babel's pattern applied by hand
+        # (tests check it writes exactly what Babel writes).
+        digits = f"{abs(value):,}".replace(",", styles.group)
+        return styles.minus + digits if value < 0 else digits
+    return styles.decimal.apply(value, styles.locale)
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    """Template filter: a share (0.934) as the language writes a percentage ("93.4%",
+    "93,4 %"), with ``digits`` decimals; "—" for none."""
+    if fraction is None:
+        return "—"
+    language = _locale()
+    return _percent_pattern(language, digits).apply(fraction, _number_styles(language).locale)
+
+
+@dataclass(frozen=True)
+class _NumberStyles:
+    locale: Locale
+    decimal: NumberPattern
+    group: str | None  # the grouping symbol when whole numbers group by threes
+    minus: str
+
+
+@lru_cache(maxsize=16)
+def _number_styles(locale_name: str) -> _NumberStyles:
+    locale = Locale.parse(locale_name)
+    decimal = locale.decimal_formats[None]
+    plain = (decimal.grouping == (3, 3) and decimal.prefix == ("", "-")
+             and decimal.suffix == ("", ""))
+    return _NumberStyles(locale, decimal, get_group_symbol(locale) if plain else None,
+                         get_minus_sign_symbol(locale))
+
+
+@lru_cache(maxsize=32)
+def _percent_pattern(locale_name: str, digits: int) -> NumberPattern:
+    pattern = copy(Locale.parse(locale_name).percent_formats[None])
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+def _locale() -> str:
+    """The request's language ("en" outside a request), looked up once per request: a
+    report formats a thousand numbers."""
+    if not has_request_context():
+        return str(flask_babel.get_locale() or "en")
+    language = g.get("smsco_number_language")
+    if language is None:
+        language = g.smsco_number_language = str(flask_babel.get_locale() or "en")
+    return language
+
+
+def day_label(day: date, year: bool = False) -> str:
+    """A day as the language writes it briefly ("3 Mar", "Mar 3", "3 მარ")."""
+    return format_skeleton("yMMMd" if year else "MMMd", day, locale=_locale())
+
+
+def month_label(day: date) -> str:
+    """The month of ``day`` with its year ("Mar 2030", "март 2030 г.")."""
+    return format_skeleton("yMMM", day, locale=_locale())
 
 
 def tetri(credits: int | None) -> str:

@@ -56,6 +56,9 @@ def select_language() -> Locale:
 
 
 def _chosen_language() -> str:
+    # The JSON API's language is English: programs read it.
+    if request and request.path.startswith("/api/"):
+        return "en"
     saved = getattr(current_user, "language", None) if current_user else None
     if saved in LANGUAGES:
         return saved

@@ -31,7 +31,8 @@ def N_(message: str) -> str:  # the gettext convention for "mark only"
 def state_labels() -> dict[str, str]:
     """Each message state in words."""
     return {
-        State.QUEUED: _("Queued"), State.PAUSED: _("Paused"), State.SENDING: _("Sending"),
+        State.QUEUED: _("Queued"), State.SCHEDULED: _("Scheduled"), State.PAUSED: _("Paused"),
+        State.SENDING: _("Sending"),
         State.SENT: _("Sent"), State.DELIVERED: _("Delivered"), State.FAILED: _("Failed"),
         State.UNKNOWN: _("Unknown"), State.CANCELED: _("Canceled"), State.SKIPPED: _("Skipped"),
     }
