@@ -53,8 +53,8 @@ def test_balance_trend_is_a_chart_with_a_real_axis(app, logged_in):
     svg = page[page.index('<svg class="chart chart-bars chart-small" id="chart-balance-trend"'):]
     svg = svg[:svg.index("</svg>")]
     assert "<polyline" in svg and ">Balance (GEL)</text>" in svg
-    assert ">0.00 GEL</text>" in svg and ">100.00 GEL</text>" in svg
-    assert "from 100.00 GEL to 99.55 GEL" in svg
+    assert ">₾0.00</text>" in svg and ">₾100.00</text>" in svg
+    assert "from ₾100.00 to ₾99.55" in svg
 
 
 def test_unknown_page_is_a_plain_404(logged_in):
