@@ -72,7 +72,7 @@ def test_a_file_without_header_starts_with_data(tmp_path):
 
 def test_problems_csv_neutralizes_formulas():
     text = importing.problems_csv([importing.RowProblem(3, "=HYPERLINK(1)", "bad")])
-    assert "'=HYPERLINK(1)" in text and text.startswith("Line,Value,Reason")
+    assert "'=HYPERLINK(1)" in text and text.startswith("line,value,reason")
 
 
 def test_upload_tokens_are_never_paths(app, tmp_path):

@@ -127,7 +127,10 @@ def _bound(typed: str, is_end: bool) -> tuple[datetime | None, str | None]:
         return None, str(error)
     moment = read.moment.replace(second=0)
     if is_end:
-        moment += _MINUTE if read.has_time else _DAY
+        try:
+            moment += _MINUTE if read.has_time else _DAY
+        except OverflowError:  # the last day there is: no end
+            return None, None
     return moment, None
 
 
