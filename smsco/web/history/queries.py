@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -23,7 +24,7 @@ from smsco.phones import normalize
 from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User, utcnow
-from ..params import MAX_ID, arg_int
+from ..params import MAX_ID, MAX_YEAR, MIN_YEAR, arg_int
 from ..ui.formatting import date_input, datetime_input, local_zone, parse_typed
 
 PAGE_SIZE = 50
@@ -126,11 +127,10 @@ def _bound(typed: str, is_end: bool) -> tuple[datetime | None, str | None]:
     except ValueError as error:
         return None, str(error)
     moment = read.moment.replace(second=0)
+    if not MIN_YEAR <= moment.year < MAX_YEAR:  # far dates overflow in time-zone arithmetic
+        return None, _("Enter a date between the years 2000 and 2099.")
     if is_end:
-        try:
-            moment += _MINUTE if read.has_time else _DAY
-        except OverflowError:  # the last day there is: no end
-            return None, None
+        moment += _MINUTE if read.has_time else _DAY
     return moment, None
 
 
