@@ -57,7 +57,10 @@
       if (!button || button.getAttribute("data-send") === null) { return; }
       if (form.getAttribute("data-sending") === "true") { event.preventDefault(); return; }
       form.setAttribute("data-sending", "true");
-      window.setTimeout(function () { button.disabled = true; button.textContent = "Sending…"; }, 0);
+      window.setTimeout(function () {
+        button.disabled = true;
+        button.textContent = button.getAttribute("data-sending-label") || button.textContent;
+      }, 0);
     });
   }
 

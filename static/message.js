@@ -14,9 +14,47 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  /* The page's words (the JSON block in the field), in its language. */
+  function Texts(root) {
+    var block = root.querySelector("[data-message-texts]");
+    this.words = block ? JSON.parse(block.textContent) : {};
+    this.rules = new Intl.PluralRules(document.documentElement.lang || "en");
+  }
 
-  function gel(tetri) { return (tetri / 100).toFixed(2) + " GEL"; }
+  /* A text with its %(name)s placeholders filled in. */
+  Texts.prototype.fill = function (text, values) {
+    return String(text).replace(/%\((\w+)\)s/g, function (all, name) {
+      return values[name] === undefined ? all : String(values[name]);
+    });
+  };
+
+  Texts.prototype.get = function (key, values) { return this.fill(this.words[key], values || {}); };
+
+  /* The form of a plural text for n (Russian has three). */
+  Texts.prototype.form = function (key, n) {
+    var forms = this.words[key] || {};
+    return forms[this.rules.select(n)] || forms.other || "";
+  };
+
+  Texts.prototype.plural = function (key, n, values) {
+    var all = {num: this.number(n)};
+    Object.keys(values || {}).forEach(function (name) { all[name] = values[name]; });
+    return this.fill(this.form(key, n), all);
+  };
+
+  Texts.prototype.number = function (n) {
+    var group = (this.words.money || {}).group || ",";
+    return String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, group).replace(/^/, n < 0 ? "-" : "");
+  };
+
+  /* Tetri as lari, written the way the server writes money (12,50 ₾ or ₾12.50). */
+  Texts.prototype.money = function (tetri) {
+    var money = this.words.money || {pattern: "%(amount)s", decimal: ".", group: ","};
+    var whole = Math.floor(Math.abs(tetri) / 100), cents = Math.abs(tetri) % 100;
+    var amount = String(whole).replace(/\B(?=(\d{3})+(?!\d))/g, money.group) +
+      money.decimal + (cents < 10 ? "0" : "") + cents;
+    return (tetri < 0 ? "-" : "") + this.fill(money.pattern, {amount: amount});
+  };
 
   /* How a refused character is shown inside <mark>: invisible ones by name. */
   function visible(ch) {
@@ -30,6 +68,7 @@
 
   function MessageField(root) {
     this.root = root;
+    this.texts = new Texts(root);
     this.input = root.querySelector("[data-message-input]");
     this.line = root.querySelector("[data-counter-line]");
     this.warning = root.querySelector("[data-counter-warning]");
@@ -140,7 +179,7 @@
       self.root.dataset.state = "ready";
     }).catch(function () {
       if (number !== self.sequence) { return; }
-      self.line.textContent = "The counter is unavailable; the text is checked when you send.";
+      self.line.textContent = self.texts.get("unavailable");
       self.root.dataset.state = "error";
     });
   };
@@ -157,6 +196,7 @@
   };
 
   MessageField.prototype.render = function (result) {
+    var texts = this.texts;
     var recipients = this.recipientCount(result);
     var total = result.cost_per_recipient * (recipients === null ? 1 : recipients);
     var line = this.line;
@@ -167,32 +207,40 @@
       if (attr) { span.setAttribute(attr, value); }
       line.appendChild(span);
     };
-    add(String(result.characters), "data-chars", result.characters);
-    add(result.characters === 1 ? " character" : " characters");
-    if (result.footer) { add(" incl. footer"); }
+    /* A phrase around one value (the number or the amount), the value in its own span. */
+    var phrase = function (text, placeholder, shown, attr, value) {
+      var at = text.indexOf(placeholder);
+      if (at < 0) { add(text); return; }
+      if (at > 0) { add(text.slice(0, at)); }
+      add(shown, attr, value);
+      if (at + placeholder.length < text.length) { add(text.slice(at + placeholder.length)); }
+    };
+    phrase(texts.form("characters", result.characters), "%(num)s",
+           texts.number(result.characters), "data-chars", result.characters);
+    if (result.footer) { add(" " + texts.get("inclFooter")); }
     add(" · ");
-    add(String(result.parts), "data-parts", result.parts);
-    add(result.parts === 1 ? " part" : " parts");
+    phrase(texts.form("parts", result.parts), "%(num)s", texts.number(result.parts),
+           "data-parts", result.parts);
     if (this.showCost) {
       add(" · ");
-      add(gel(total), "data-cost", total);
-      add(recipients === null ? " per recipient"
-        : " for " + plural(recipients, "recipient", "recipients"));
+      add(texts.money(total), "data-cost", total);
+      add(" " + (recipients === null ? texts.get("perRecipient")
+                                     : texts.plural("forRecipients", recipients)));
     }
     var warnings = [];
     if (this.showCost && this.balance !== null && recipients !== null) {
       var left = this.balance - total;
-      add(" · leaves ");
-      add(gel(left), "data-leaves", left);
+      add(" · ");
+      phrase(texts.get("leaves", {}), "%(amount)s", texts.money(left), "data-leaves", left);
       if (left < 0) {
-        warnings.push("This costs " + gel(total) + ", more than the balance of " +
-          gel(this.balance) + ".");
+        warnings.push(texts.get("overBalance", {cost: texts.money(total),
+                                                balance: texts.money(this.balance)}));
       }
     }
     if (result.parts > 1) {
-      var previous = result.parts === 2 ? "one SMS" : (result.parts - 1) + " parts";
-      warnings.unshift(result.parts + " parts — " +
-        plural(result.over, "character", "characters") + " over " + previous + ".");
+      var over = result.parts === 2 ? texts.plural("overOne", result.over)
+        : texts.plural("overParts", result.over, {previous: texts.number(result.parts - 1)});
+      warnings.unshift(texts.plural("parts", result.parts) + " — " + over);
     }
     if (result.too_long) {  // the server's own words (translated there): the form refuses it
       warnings.unshift(result.too_long);
@@ -203,9 +251,8 @@
         var shown = visible(item[1]);
         if (chars.indexOf(shown) < 0) { chars.push(shown); }
       });
-      warnings.push(plural(result.invalid.length, "character", "characters") +
-        " the gateway refuses: " + chars.slice(0, 12).join(" ") +
-        (chars.length > 12 ? " …" : "") + ".");
+      warnings.push(texts.plural("refused", result.invalid.length, {
+        chars: chars.slice(0, 12).join(" ") + (chars.length > 12 ? " …" : "")}));
     }
     this.warning.textContent = warnings.join(" ");
     this.warning.hidden = warnings.length === 0;
@@ -244,10 +291,11 @@
     var self = this;
     this.analyze().then(function (result) {
       self.proposalText.textContent = result.transliterated;
+      var texts = self.texts;
       self.proposalCount.textContent = "(" +
-        plural(result.transliterated_characters, "character", "characters") +
-        (result.footer ? " incl. footer" : "") + " · " +
-        plural(result.transliterated_parts, "part", "parts") + ")";
+        texts.plural("characters", result.transliterated_characters) +
+        (result.footer ? " " + texts.get("inclFooter") : "") + " · " +
+        texts.plural("parts", result.transliterated_parts) + ")";
       self.proposal.hidden = false;
     });
   };

@@ -11,9 +11,14 @@ import pytest
 
 from smsco import Client
 from smsco.simulator import Simulator
+from smsco.web.ui.i18n import compile_catalogs
 
 from .scripted import ScriptedGateway
 from .secrets_guard import SecretGuard
+
+# The compiled catalogs (.mo) are not in git: compile them when a .po is newer, so a plain
+# `pytest` speaks Georgian and Russian as `make test` does.
+compile_catalogs()
 
 GATEWAY_USER = "tester"
 GATEWAY_PASSWORD = "s3cret-Pa55"
@@ -124,6 +129,9 @@ def app(request, gateway, tmp_path, secret_guard):
         "SMSCO_SCHEDULER": False,
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": "page" in request.fixturenames,
+        # Tests find fields by their English labels (DESIGN §5); tests of languages ask
+        # for another one (Accept-Language, the switch).
+        "SMSCO_DEFAULT_LANGUAGE": "en",
     })
     with app.app_context():
         db.drop_all()

@@ -22,8 +22,8 @@ def test_overview_reads_the_balance_in_chromium(live_server, gateway, page, user
     expect(page.get_by_role("heading", name="Gateway balance")).to_be_visible()
     expect(page.get_by_test_id("balance")).to_have_text("Not read yet.")
     page.get_by_role("button", name="Check now").click()
-    expect(page.get_by_test_id("balance")).to_have_text("12.34 GEL")
-    expect(page.locator(".header-balance")).to_contain_text("12.34 GEL")
+    expect(page.get_by_test_id("balance")).to_have_text("₾12.34")
+    expect(page.locator(".header-balance")).to_contain_text("₾12.34")
     expect(page.locator("#chart-balance-trend")).to_be_visible()  # today's reading, on an axis
 
 

@@ -39,7 +39,7 @@ def test_georgian_is_marked_transliterated_on_request_and_sent_in_latin(server, 
     assert marks == "".join(ch for _, ch in text.invalid_characters(GEORGIAN))
     expect(page.locator("[data-chars]")).to_have_text(str(len(GEORGIAN)))
     expect(page.locator("[data-parts]")).to_have_text(str(text.segments(GEORGIAN)))
-    expect(page.locator("[data-cost]")).to_have_text(f"{text.cost(GEORGIAN) / 100:.2f} GEL")
+    expect(page.locator("[data-cost]")).to_have_text(f"₾{text.cost(GEORGIAN) / 100:.2f}")
     expect(page.locator("#message-counter")).to_contain_text("for 1 recipient")
     expect(page.locator("#message-counter")).to_contain_text("the gateway refuses")
 
@@ -100,7 +100,7 @@ def test_counter_shows_what_the_library_computes(server, page):
         expect(page.locator("[data-parts]")).to_have_text(str(parts))
         expect(page.locator("[data-cost]")).to_have_attribute("data-cost",
                                                               str(text.cost(body, 2)))
-        expect(page.locator("[data-cost]")).to_have_text(f"{text.cost(body, 2) / 100:.2f} GEL")
+        expect(page.locator("[data-cost]")).to_have_text(f"₾{text.cost(body, 2) / 100:.2f}")
         expect(page.locator("#message-counter")).to_contain_text("for 2 recipients")
         if parts > 1:
             capacity = 160 if parts == 2 else 153 * (parts - 1)

@@ -67,14 +67,14 @@ def test_preview_counts_samples_and_cost(app, logged_in):
                               content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert counts(html) == {"valid": 4, "invalid": 2, "duplicates": 1, "opted_out": 1,
-                            "to_send": 3, "parts": 3, "cost": 0}
-    assert "0.15 GEL" in html
+                            "to_send": 3, "parts": 3}
+    assert 'data-count="cost">₾0.15<' in html
     assert "Hello Nino from Batumi" in html and "Hello Eka from Kutaisi" in html
     assert "Send to all" in html
     token = re.search(r'name="file_token" type="hidden" value="([^"]+)"', html).group(1)
     report = re.search(r'href="(/contacts/invalid/[^"]+)"', html).group(1)
     text = logged_in.get(report).get_data(as_text=True)
-    assert "12345" in text and "hello" in text and "not a phone number" in text
+    assert "12345" in text and "hello" in text and "“hello” is not a valid phone number." in text
     # The upload survives to the next request through its token only.
     html = logged_in.post("/bulk", data=form(file_token=token, file_name="people.csv"),
                           content_type="multipart/form-data").get_data(as_text=True)

@@ -27,8 +27,10 @@ from .test_history import csrf_token
 
 def confirm_form(page: str) -> tuple[str, dict[str, str]]:
     """The action and the hidden fields of the confirmation page's form."""
-    action = re.search(r'<form method="post" action="([^"]+)" class="actions">', page).group(1)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    found = re.search(r'<form method="post" action="([^"]+)" class="actions">', page)
+    form = page[found.start():page.index("</form>", found.start())]  # not the language switch
+    action = found.group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     return action, {k: html_lib.unescape(v) for k, v in fields.items()}
 
 

@@ -79,8 +79,8 @@ def test_table_has_the_contract_columns_and_newest_first(logged_in, seeded):
     page = logged_in.get("/history")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for column in ("Recipient", "Message", "Status", "Sent at", "Credits", "Sender ID",
-                   "Operator"):
+    for column in ("Recipient", "Message", "Status", "Sent at (Tbilisi)", "Credits",
+                   "Sender ID", "Operator"):
         assert f">{column}</th>" in html
     assert row_ids(html) == sorted(seeded.values(), reverse=True)
     assert 'for="q">Search</label>' in html
@@ -99,7 +99,7 @@ def test_held_message_shows_when_it_is_scheduled(app, logged_in, users):
     with app.app_context():
         add_message(schedule_mode=ScheduleMode.HELD, send_at=when)
     html = logged_in.get("/history").get_data(as_text=True)
-    assert "scheduled 2030-05-01 12:00:00" in html
+    assert "scheduled 1 May 2030, 12:00" in html
     assert 'state-scheduled">Scheduled</span>' in html
 
 
@@ -277,7 +277,7 @@ def test_updates_json(app, logged_in, seeded):
     assert set(data["messages"]) == {str(seeded["sent"]), str(seeded["failed"])}
     sent = data["messages"][str(seeded["sent"])]
     assert sent["state"] == "sent" and sent["label"] == "Sent" and sent["gateway"] == "In process"
-    assert sent["credits"] == 5 and sent["final"] is False and sent["sent_at"]
+    assert sent["credits"] == "₾0.05" and sent["final"] is False and sent["sent_at"]
     failed = data["messages"][str(seeded["failed"])]
     assert failed["final"] is True and failed["error"] == "The gateway refused to send it"
     assert "balance" in data

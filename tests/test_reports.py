@@ -193,9 +193,9 @@ def test_every_figure_on_the_page_matches_the_gateways_answers(app, logged_in, u
         "Rejected (gateway status 6)": "1", "Refused at send: SMS sending failed (2904)": "1",
         "Total": "5"}
     spend = rows_by_name(page.tables["spend"])["Total"]
-    assert spend == ["12", "65", "0.65 GEL"]
+    assert spend == ["12", "65", "₾0.65"]
     balance = rows_by_name(page.tables["balance"])
-    assert list(balance.values())[-1] == ["99.35 GEL"]
+    assert list(balance.values())[-1] == ["₾99.35"]
 
 
 def test_breakdowns_split_the_same_messages(app, logged_in, users):
@@ -203,15 +203,15 @@ def test_breakdowns_split_the_same_messages(app, logged_in, users):
     senders = rows_by_name(read_page(logged_in, "/reports?range=today&by=sender")
                            .tables["senders"])
     # Messages, Sent, Delivered, Rate, Failed, Unknown, Spend
-    assert senders["Shop"] == ["10", "9", "5", "71.4%", "2", "0", "0.50 GEL"]
-    assert senders["Bank"] == ["6", "3", "1", "33.3%", "3", "1", "0.15 GEL"]
+    assert senders["Shop"] == ["10", "9", "5", "71.4%", "2", "0", "₾0.50"]
+    assert senders["Bank"] == ["6", "3", "1", "33.3%", "3", "1", "₾0.15"]
     operators = rows_by_name(read_page(logged_in, "/reports?range=today&by=operator")
                              .tables["operators"])
-    assert operators["admin"] == ["7", "7", "3", "60.0%", "2", "0", "0.40 GEL"]
-    assert operators["olga"] == ["9", "5", "3", "60.0%", "3", "1", "0.25 GEL"]
+    assert operators["admin"] == ["7", "7", "3", "60.0%", "2", "0", "₾0.40"]
+    assert operators["olga"] == ["9", "5", "3", "60.0%", "3", "1", "₾0.25"]
     campaigns = rows_by_name(read_page(logged_in, "/reports?range=today&by=campaign")
                              .tables["campaigns"])
-    assert campaigns["Spring sale"] == ["3", "2", "2", "100.0%", "0", "0", "0.10 GEL"]
+    assert campaigns["Spring sale"] == ["3", "2", "2", "100.0%", "0", "0", "₾0.10"]
     assert campaigns["Single messages"][0] == "13"
 
 

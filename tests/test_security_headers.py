@@ -11,8 +11,9 @@ from smsco.web.config import PROJECT_ROOT
 from smsco.web.ui.browser_policy import CONTENT_SECURITY_POLICY
 
 # Inline script or style, event-handler attributes, javascript: URLs.
-INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle\s*=|\son[a-z]+\s*=|"
-                    r"javascript:", re.IGNORECASE)
+# A JSON data block (type="application/json") is not code: CSP lets it be.
+INLINE = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>|<style\b|"
+                    r"\sstyle\s*=|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 # The same made by script: a style or handler attribute, eval and its cousins.
 SCRIPTED_INLINE = re.compile(r"""setAttribute\(\s*["'](style|on[a-z]+)["']|style\s*=\s*\\?["']|"""
                              r"""\son[a-z]+\s*=\s*\\?["']|\beval\(|new Function\(|"""

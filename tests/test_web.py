@@ -24,7 +24,7 @@ def test_overview_shows_the_latest_balance_reading(app, logged_in, gateway):
 def test_check_now_reads_the_balance_or_says_why_not(app, logged_in, gateway, closed_port):
     gateway.simulator.set_balance(Decimal("7"))
     page = logged_in.post("/balance/check", follow_redirects=True).get_data(as_text=True)
-    assert "Balance read from the gateway: 7.00 GEL." in page
+    assert "Balance read from the gateway: ₾7.00." in page
     from smsco import Client
 
     app.extensions["smsco_client"] = Client("u", "p", base_url=f"http://127.0.0.1:{closed_port}")
@@ -53,8 +53,8 @@ def test_balance_trend_is_a_chart_with_a_real_axis(app, logged_in):
     svg = page[page.index('<svg class="chart chart-bars chart-small" id="chart-balance-trend"'):]
     svg = svg[:svg.index("</svg>")]
     assert "<polyline" in svg and ">Balance (GEL)</text>" in svg
-    assert ">0.00 GEL</text>" in svg and ">100.00 GEL</text>" in svg
-    assert "from 100.00 GEL to 99.55 GEL" in svg
+    assert ">₾0.00</text>" in svg and ">₾100.00</text>" in svg
+    assert "from ₾100.00 to ₾99.55" in svg
 
 
 def test_unknown_page_is_a_plain_404(logged_in):

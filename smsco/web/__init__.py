@@ -7,7 +7,9 @@ web and the database.
 from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,7 +25,7 @@ from .sending import init_sending
 from .ui.browser_policy import init_browser_policy
 
 # Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "auth.set_language", "static"}
 
 
 def create_app(overrides: dict[str, object] | None = None) -> Flask:
@@ -101,7 +103,8 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to continue."
+    login_manager.login_message = _l("Log in to continue.")
+    login_manager.localize_callback = str  # the lazy text in the page's language
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)  # the API's per-key limit (login has its own, auth/throttle.py)
@@ -163,7 +166,13 @@ def register_error_handlers(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         if is_api_request():
             return problem_response(unexpected() if code == 500 else from_http_exception(error))
-        return render_template("error.html", code=code, error=error), code
+        # Our own descriptions are in the reader's language; Werkzeug's stock ones and
+        # Flask-WTF's CSRF texts are not (the page says it in words of its own).
+        description = getattr(error, "description", None)
+        if description == getattr(type(error), "description", None) or isinstance(
+                error, CSRFError):
+            description = None
+        return render_template("error.html", code=code, description=description), code
 
     def other_http_error(error: HTTPException):
         return problem_response(from_http_exception(error)) if is_api_request() else error

@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask --app app prepare``, ``serve``, ``worker``, ``rebuild-rollups``."""
+"""Command-line tasks: ``flask --app app prepare``, ``serve``, ``worker``, ``rebuild-rollups``,
+``translations``."""
 
 from __future__ import annotations
 
@@ -10,21 +11,42 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+from .ui.i18n import compile_catalogs, update_catalogs
+
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
 
     @app.cli.command("prepare")
     def prepare() -> None:
-        """Create the instance folder and bring the database schema up to date."""
+        """Create the instance folder, compile the language catalogs, bring the schema up
+        to date."""
         from .sending.tallies import ensure_tally_triggers, fold_pending_tallies
 
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        compile_catalogs()
         upgrade()
         if ensure_tally_triggers():
             click.echo("Report tallies were recounted (their triggers were missing).")
         fold_pending_tallies()
         click.echo("Database is up to date.")
+
+    @app.cli.group("translations")
+    def translations() -> None:
+        """The language catalogs in translations/ (ka, en, ru)."""
+
+    @translations.command("compile")
+    def compile_command() -> None:
+        """Compile the .po files that changed into the .mo files the app reads."""
+        compiled = compile_catalogs()
+        click.echo(f"Compiled: {', '.join(compiled)}." if compiled else "Catalogs up to date.")
+
+    @translations.command("update")
+    def update_command() -> None:
+        """Extract every marked string and merge it into each language's .po file."""
+        template = update_catalogs()
+        click.echo(f"Extracted {template.name}; new strings wait untranslated in the .po "
+                   "files (tests/test_i18n.py lists them).")
 
     @app.cli.command("rebuild-rollups")
     def rebuild_rollups() -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,10 +51,12 @@ class State:
     FINAL = (DELIVERED, FAILED, UNKNOWN, CANCELED, SKIPPED)
     # What the history filter offers: the stored states with "scheduled" beside "queued".
     FILTERS = (SCHEDULED, *ALL)
+    # In the reader's language: smsco.web.ui.labels.state_label for one at a time.
     LABELS: ClassVar[dict[str, str]] = {
-        QUEUED: "Queued", SCHEDULED: "Scheduled", PAUSED: "Paused", SENDING: "Sending",
-        SENT: "Sent", DELIVERED: "Delivered", FAILED: "Failed", UNKNOWN: "Unknown",
-        CANCELED: "Canceled", SKIPPED: "Skipped",
+        QUEUED: _l("Queued"), SCHEDULED: _l("Scheduled"), PAUSED: _l("Paused"),
+        SENDING: _l("Sending"), SENT: _l("Sent"), DELIVERED: _l("Delivered"),
+        FAILED: _l("Failed"), UNKNOWN: _l("Unknown"), CANCELED: _l("Canceled"),
+        SKIPPED: _l("Skipped"),
     }
 
     @staticmethod
@@ -89,6 +92,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The interface language the user chose ("ka", "en", "ru"); None: cookie or browser decide.
+    language: Mapped[str | None] = mapped_column(String(5))
     # Stored in each session at login; bumped by logout, password reset and disable,
     # which ends every session made before (even a copied cookie).
     session_version: Mapped[int] = mapped_column(default=0)

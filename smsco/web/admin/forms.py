@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
 from ..auth.forms import confirm_password_field, new_password_field, new_username
 from ..models import Role
+from ..ui.forms import Form
 
-ROLE_CHOICES = [(Role.OPERATOR, "Operator"), (Role.ADMIN, "Administrator")]
+ROLE_CHOICES = [(Role.OPERATOR, _l("Operator")), (Role.ADMIN, _l("Administrator"))]
 
 
-class AddUserForm(FlaskForm):
+class AddUserForm(Form):
     """A new operator or administrator."""
 
-    username = StringField("Username", validators=[DataRequired("Enter a username."),
-                                                   new_username],
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter a username.")),
+                                                       new_username],
                            render_kw={"autocomplete": "off"})
     password = new_password_field()
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.OPERATOR)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.OPERATOR)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """A new password set by an administrator."""
 
-    password = new_password_field("New password")
+    password = new_password_field(_l("New password"))
     confirm = confirm_password_field()
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     """Change an account's role."""
 
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)

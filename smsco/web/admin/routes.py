@@ -22,7 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def require_admin():
     """Operators get a plain 403 page (login itself is checked app-wide first)."""
     if not current_user.is_authenticated or not current_user.is_admin:
-        abort(403, description="Only administrators can open this page.")
+        abort(403, description=_("Only administrators can open this page."))
 
 
 def _actor() -> User:
@@ -30,7 +30,7 @@ def _actor() -> User:
 
 
 def _user_or_404(user_id: int) -> User:
-    return db.get_or_404(User, user_id, description="There is no such account.")
+    return db.get_or_404(User, user_id, description=_("There is no such account."))
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -44,7 +44,7 @@ def users():
         except services.AccountError as exc:
             getattr(form, exc.field or "username").errors.append(str(exc))
         else:
-            flash(f"Added {user.username}.", "success")
+            flash(_("Added %(name)s.", name=user.username), "success")
             return redirect(url_for(".users"))
     return render_template("admin/users.html", users=services.list_users(), form=form)
 
@@ -73,7 +73,8 @@ def _change_active(user_id: int, active: bool):
     except services.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{'Enabled' if active else 'Disabled'} {user.username}.", "success")
+        flash(_("Enabled %(name)s.", name=user.username) if active
+              else _("Disabled %(name)s.", name=user.username), "success")
     return redirect(url_for(".users"))
 
 
@@ -89,8 +90,8 @@ def change_role(user_id: int):
     except services.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{user.username} is now {'an administrator' if user.is_admin else 'an operator'}.",
-              "success")
+        flash(_("%(name)s is now an administrator.", name=user.username) if user.is_admin
+              else _("%(name)s is now an operator.", name=user.username), "success")
     return redirect(url_for(".users"))
 
 
@@ -105,7 +106,7 @@ def reset_password(user_id: int):
         except services.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
-            flash(f"New password set for {user.username}.", "success")
+            flash(_("New password set for %(name)s.", name=user.username), "success")
             return redirect(url_for(".users"))
     return render_template("admin/reset_password.html", user=user, form=form)
 

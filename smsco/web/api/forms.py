@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..ui.forms import Form
 
-class NewKeyForm(FlaskForm):
+
+class NewKeyForm(Form):
     """Name, owner (administrators choose), optional expiry and webhook URL."""
 
     name = StringField(_l("Key name"), validators=[DataRequired(_l("Name the key.")),
@@ -18,7 +19,7 @@ class NewKeyForm(FlaskForm):
     webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=2000)])
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     """A key's webhook URL (empty removes it)."""
 
     webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=2000)])

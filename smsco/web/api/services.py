@@ -12,7 +12,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
@@ -278,8 +278,11 @@ def _clamp(day: date | None) -> date | None:
 def list_messages(query: schemas.MessageQuery) -> dict:
     """History's filters, newest first, a keyset page before ``cursor``."""
     clamp = _clamp
-    filters = queries.HistoryFilters(state=query.state, date_from=clamp(query.date_from),
-                                     date_to=clamp(query.date_to), sender=query.sender)
+    first, last = clamp(query.date_from), clamp(query.date_to)
+    filters = queries.HistoryFilters(
+        state=query.state, sender=query.sender,
+        start=datetime.combine(first, time.min) if first else None,
+        end=datetime.combine(last, time.min) + timedelta(days=1) if last else None)
     statement = queries.filtered(filters, select(Message).options(
         joinedload(Message.created_by), lazyload(Message.events)))
     if query.recipient:

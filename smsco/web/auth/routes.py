@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..ui.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, LANGUAGES
 from . import services
 from .forms import LoginForm, SetupForm
 from .throttle import RETRY_AFTER_SECONDS
 
 bp = Blueprint("auth", __name__)
 
-TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute and try again."
+TOO_MANY_ATTEMPTS = _l("Too many login attempts. Wait a minute and try again.")
 
 
 @bp.app_template_global()
@@ -33,7 +36,8 @@ def setup():
             form.username.errors.append(str(exc))
         else:
             services.log_in(user)
-            flash(f"Welcome, {user.username}. Your administrator account is ready.", "success")
+            flash(_("Welcome, %(name)s. Your administrator account is ready.",
+                    name=user.username), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/setup.html", form=form)
 
@@ -73,5 +77,21 @@ def logout():
     """Log out (POST with the CSRF token, from the header)."""
     if current_user.is_authenticated:
         services.log_out(current_user._get_current_object())
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language():
+    """The language switch on every page: a cookie keeps the choice before login; a
+    logged-in user's choice is saved on the account. Back to the page it came from."""
+    language = request.form.get("language", "")
+    target = request.form.get("next")
+    response = redirect(target if services.is_safe_next(target) else url_for("main.index"))
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_AGE,
+                            samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        if current_user.is_authenticated:
+            services.set_language(current_user._get_current_object(), language)
+    return response

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +26,8 @@ from . import throttle
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
-USERNAME_RULE = "Use 3 to 64 letters, digits, dots, underscores or hyphens."
-WRONG_CREDENTIALS = "Wrong username or password."
+USERNAME_RULE = _l("Use 3 to 64 letters, digits, dots, underscores or hyphens.")
+WRONG_CREDENTIALS = _l("Wrong username or password.")
 # The session remembers the account's session version at login; bumping it ends them all.
 SESSION_VERSION = "_session_version"
 # A singleton Setting row written with the first administrator: its primary key lets
@@ -83,16 +84,16 @@ def find_user(username: str) -> User | None:
 def username_problem(username: str | None) -> str | None:
     """Why this username cannot be used, or None when it can."""
     if not username or not USERNAME_PATTERN.fullmatch(username.strip()):
-        return USERNAME_RULE
+        return str(USERNAME_RULE)
     if find_user(username) is not None:
-        return "That username is already taken."
+        return _("That username is already taken.")
     return None
 
 
 def password_problem(password: str | None) -> str | None:
     """Why this password is too weak, or None when it is acceptable."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return _("Use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)
     return None
 
 
@@ -201,7 +202,7 @@ def _mark_first_admin(username: str) -> bool:
 def create_user(username: str, password: str, role: str, by: User | None) -> User:
     """A new enabled account with this role."""
     if role not in Role.ALL:
-        raise AccountError("Choose a role.", field="role")
+        raise AccountError(_("Choose a role."), field="role")
     user = _new_user(username, password, role)
     audit(by, "user_add", detail=f"Added {role} {user.username}")
     db.session.commit()
@@ -223,7 +224,7 @@ def _new_user(username: str, password: str, role: str) -> User:
         db.session.flush()
     except IntegrityError as exc:  # another request took the name meanwhile
         db.session.rollback()
-        raise AccountError("That username is already taken.", field="username") from exc
+        raise AccountError(_("That username is already taken."), field="username") from exc
     return user
 
 
@@ -233,7 +234,7 @@ def set_active(user: User, active: bool, by: User | None) -> None:
         return
     if not active:
         if by is not None and by.id == user.id:
-            raise AccountError("You cannot disable your own account.")
+            raise AccountError(_("You cannot disable your own account."))
         _keep_an_admin(user)
     user.active = active
     _end_sessions(user)  # enabling again must not revive a session from before
@@ -245,11 +246,11 @@ def set_active(user: User, active: bool, by: User | None) -> None:
 def set_role(user: User, role: str, by: User | None) -> None:
     """Change an account's role, keeping at least one active administrator."""
     if role not in Role.ALL:
-        raise AccountError("Choose a role.")
+        raise AccountError(_("Choose a role."))
     if user.role == role:
         return
     if by is not None and by.id == user.id:
-        raise AccountError("You cannot change your own role; ask another administrator.")
+        raise AccountError(_("You cannot change your own role; ask another administrator."))
     if role != Role.ADMIN:
         _keep_an_admin(user)
     user.role = role
@@ -278,8 +279,15 @@ def _keep_an_admin(user: User) -> None:
         db.select(func.count(User.id)).where(
             User.role == Role.ADMIN, User.active.is_(True), User.id != user.id))
     if not others:
-        raise AccountError(f"{user.username} is the last active administrator; "
-                           "make another administrator first.")
+        raise AccountError(_("%(name)s is the last active administrator; make another "
+                             "administrator first.", name=user.username))
+
+
+def set_language(user: User, language: str) -> None:
+    """Keep the interface language a user chose (the caller checked it is one we speak)."""
+    if user.language != language:
+        user.language = language
+        db.session.commit()
 
 
 def list_users() -> list[User]:

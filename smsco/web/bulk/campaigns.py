@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import islice
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -40,6 +41,7 @@ from ..ui.formatting import local_zone
 CHUNK = 5000
 PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_]+)\s*\}")
 _PLACEHOLDER_WITH_SPACE = re.compile(r"( ?)\{\s*([A-Za-z0-9_]+)\s*\}")
+# Stored in English, shown translated (ui.labels.stored_text).
 OPTED_OUT = "Opted out of marketing messages"
 
 
@@ -234,7 +236,7 @@ def _move(campaign: Campaign, from_states: tuple[str, ...], to_state: str) -> in
 def pause_campaign(campaign: Campaign, user: User | None) -> int:
     """Hold the campaign's queued messages; nothing already sent is touched."""
     if campaign.canceled:
-        raise OutboxError("This campaign was cancelled.")
+        raise OutboxError(_("This campaign was cancelled."))
     campaign.paused = True
     moved = _move(campaign, (State.QUEUED,), State.PAUSED)
     audit(user, "campaign_pause", None, f"campaign #{campaign.id}: {moved} held")
@@ -245,7 +247,7 @@ def pause_campaign(campaign: Campaign, user: User | None) -> int:
 def resume_campaign(campaign: Campaign, user: User | None) -> int:
     """Queue the paused messages again."""
     if campaign.canceled:
-        raise OutboxError("This campaign was cancelled.")
+        raise OutboxError(_("This campaign was cancelled."))
     campaign.paused = False
     moved = _move(campaign, (State.PAUSED,), State.QUEUED)
     audit(user, "campaign_resume", None, f"campaign #{campaign.id}: {moved} queued again")
@@ -304,7 +306,7 @@ def resend_failed(campaign: Campaign, user: User | None) -> int:
         db.session.execute(insert(Message.__table__), rows)
     except IntegrityError:  # another operator resent them a moment ago
         db.session.rollback()
-        raise OutboxError("These messages were resent a moment ago.") from None
+        raise OutboxError(_("These messages were resent a moment ago.")) from None
     audit(user, "campaign_resend", None, f"campaign #{campaign.id}: {len(rows)} resent")
     db.session.commit()
     return len(rows)

@@ -23,6 +23,7 @@ from ..compose.forms import SendOptionsForm
 from ..contacts.importing import CHOOSE_A_FILE, EXTENSIONS
 from ..params import form_id
 from ..ui.fields import CheckboxListField
+from ..ui.labels import validation_text
 from .campaigns import PLACEHOLDER
 
 #: The last column a spreadsheet can have (XFD, counted from 0).
@@ -35,15 +36,15 @@ class BulkForm(SendOptionsForm):
     """One campaign. ``key`` is made when the form is first shown: one submit, one campaign."""
 
     # Empty: named after its file or groups and the date (the route fills it in).
-    name = StringField("Campaign name", validators=[Optional(), Length(max=120)])
-    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
-    recipients_file = FileField("Recipients file", validators=[
+    name = StringField(_l("Campaign name"), validators=[Optional(), Length(max=120)])
+    groups = CheckboxListField(_l("Groups"), coerce=form_id, validate_choice=False)
+    recipients_file = FileField(_l("Recipients file"), validators=[
         FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
     file_token = HiddenField()
     file_name = HiddenField()
-    phone_column = IntegerField("Number column", validators=[
+    phone_column = IntegerField(_l("Number column"), validators=[
         Optional(), NumberRange(0, LAST_COLUMN, _l("Choose one of the file's columns."))])
-    pasted = TextAreaField("Pasted numbers", validators=[Optional()])
+    pasted = TextAreaField(_l("Pasted numbers"), validators=[Optional()])
     kind = RadioField(_l("Kind of message"), choices=KINDS, default=MARKETING)
     # Contacts chosen on the contacts page (ContactSelection), kept from request to request.
     use_contacts = BooleanField(default=True)
@@ -71,5 +72,5 @@ class BulkForm(SendOptionsForm):
         try:
             text.check_message(PLACEHOLDER.sub("x", field.data or ""))
         except SmscoValidationError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(validation_text(error)) from None
         self.check_length(field.data or "")

@@ -36,7 +36,8 @@ from ..sending.outbox import OutboxError
 from ..text_analysis.analysis import max_parts
 from ..ui.confirm import ask_first
 from ..ui.exports import export_response
-from ..ui.formatting import gateway_label, local_zone, sent_at_text
+from ..ui.formatting import local_zone, percent, sent_at_text, tetri
+from ..ui.labels import gateway_label
 from . import campaigns, services, starting
 from .campaigns import CampaignSpec
 from .forms import BulkForm
@@ -81,7 +82,7 @@ def bulk():
     if request.form.get("action") != "send":
         return _render(form, result, sources.sheet)
     if not result.to_send:
-        form.form_errors.append("There is nobody to send to.")
+        form.form_errors.append(_("There is nobody to send to."))
         return _render(form, result, sources.sheet)
     if not result.affordable:
         return _render(form, result, sources.sheet)
@@ -131,13 +132,14 @@ def _sources(form: BulkForm) -> tuple[services.Sources, str | None]:
     path = upload_path(form.file_token.data) if form.file_token.data else None
     if form.file_token.data and path is None:
         form.file_token.data = form.file_name.data = ""
-        return services.Sources(), "The uploaded file is gone (kept for a day): choose it again."
+        return services.Sources(), _("The uploaded file is gone (kept for a day): choose it "
+                                     "again.")
     contacts = starting.chosen_contacts(form) if form.use_contacts.data else ContactSelection()
     sources = services.Sources(tuple(form.groups.data or ()), path, form.phone_column.data,
                                form.pasted.data or "", contacts=contacts,
                                wanted=frozenset(campaigns.placeholders(form.message.data or "")))
     if not (sources.group_ids or sources.file or sources.pasted.strip() or sources.contacts):
-        return sources, "Choose a group, a recipients file, or paste numbers."
+        return sources, _("Choose a group, a recipients file, or paste numbers.")
     if path is not None:
         try:  # read the first rows once; the preview and the page reuse them
             sources = replace(sources, sheet=inspect(path))
@@ -193,8 +195,8 @@ def progress_data(campaign: Campaign) -> dict[str, object]:
     live = not campaign.canceled
     return {
         "percent": progress.percent, "done": progress.done, "total": progress.total,
-        "counts": counts, "credits": progress.credits,
-        "delivery_rate": None if rate is None else f"{rate * 100:.1f}%",
+        "counts": counts, "credits": tetri(progress.credits),
+        "delivery_rate": None if rate is None else percent(rate),
         "finished": not any(progress.counts.get(s) for s in (
             State.QUEUED, State.PAUSED, State.SENDING, State.SENT)),
         "quiet_until": waiting, "paused": campaign.paused, "canceled": campaign.canceled,

@@ -43,8 +43,9 @@ from ..models import (
 )
 from ..text_analysis.analysis import max_parts
 from ..ui.exports import Table, phone_cell
-from ..ui.formatting import gateway_label, local_iso, localtime
+from ..ui.formatting import local_iso, localtime
 from ..ui.header import latest_balance_reading
+from ..ui.labels import gateway_label
 from . import campaigns
 from .campaigns import CampaignRecipient, CampaignSpec
 
@@ -308,7 +309,8 @@ def _result_rows(campaign_id: int, batch: int) -> Iterator[list[tuple[object, ..
     while True:
         rows = db.session.execute(
             select(Message.id, Message.recipient, Message.state, Message.gateway_status,
-                   Message.sent_at, Message.credits, Message.error_text, Message.body)
+                   Message.sent_at, Message.credits, Message.error_code, Message.error_text,
+                   Message.body)
             .where(Message.campaign_id == campaign_id, Message.id > after)
             .order_by(Message.id).limit(batch)).all()
         if not rows:

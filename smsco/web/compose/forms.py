@@ -5,33 +5,34 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from ..admin.settings import optout_footer
 from ..models import ScheduleMode
 from ..text_analysis.analysis import length_problem
 from ..ui.formatting import local_zone
+from ..ui.forms import Form, LocalDateTimeField
 from . import rules
 
 SCHEDULE_CHOICES = [
-    (ScheduleMode.HELD, "Hold it here until then — it can be edited or cancelled until it "
-                        "goes; the dashboard must be running."),
-    (ScheduleMode.GATEWAY, "Schedule it at the gateway now — it goes out even if the dashboard "
-                           "is off, but it cannot be cancelled."),
+    (ScheduleMode.HELD, _l("Hold it here until then — it can be edited or cancelled until it "
+                           "goes; the dashboard must be running.")),
+    (ScheduleMode.GATEWAY, _l("Schedule it at the gateway now — it goes out even if the "
+                              "dashboard is off, but it cannot be cancelled.")),
 ]
 
 
-class SendOptionsForm(FlaskForm):
+class SendOptionsForm(Form):
     """What every sending form has: the message, sender ID, send time and how to schedule."""
 
-    message = TextAreaField("Message", validators=[DataRequired("Write the message.")])
-    sender = StringField("Sender ID", validators=[Optional()])
-    send_at = DateTimeLocalField("Send at", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                 validators=[Optional()])
-    schedule_mode = RadioField("How to schedule", choices=SCHEDULE_CHOICES,
+    message = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message."))])
+    sender = StringField(_l("Sender ID"), validators=[Optional()])
+    send_at = LocalDateTimeField(_l("Send at"), validators=[Optional()])
+    schedule_mode = RadioField(_l("How to schedule"), choices=SCHEDULE_CHOICES,
                                default=ScheduleMode.HELD)
 
     def schedule(self) -> tuple[str, datetime | None]:
@@ -58,8 +59,8 @@ class SendOptionsForm(FlaskForm):
             return
         now = local_now()
         if field.data <= now:
-            raise ValidationError("This time has already passed. Leave it empty to send now, "
-                                  "or pick a time in the future.")
+            raise ValidationError(_("This time has already passed. Leave it empty to send now, "
+                                    "or pick a time in the future."))
         days = int(current_app.config["SMSCO_MAX_SCHEDULE_DAYS"])
         if field.data - now > timedelta(days=days):  # a difference: no overflow near 9999
             raise ValidationError(ngettext(
@@ -83,9 +84,9 @@ class SendOptionsForm(FlaskForm):
 class ComposeForm(SendOptionsForm):
     """One message to one or many recipients, now or later."""
 
-    recipients = TextAreaField("Recipients", validators=[DataRequired(
-        "Enter at least one phone number.")])
-    marketing = BooleanField("Marketing message (adds the opt-out footer)")
+    recipients = TextAreaField(_l("Recipients"), validators=[DataRequired(
+        _l("Enter at least one phone number."))])
+    marketing = BooleanField(_l("Marketing message (adds the opt-out footer)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -50,7 +51,7 @@ def edit(message_id: int):
     """Edit a message held here until its time (the compose form, one recipient)."""
     message = db.get_or_404(Message, message_id)
     if message.state != State.QUEUED or message.schedule_mode != ScheduleMode.HELD:
-        flash("Only messages held here for a later time can be edited.", "error")
+        flash(_("Only messages held here for a later time can be edited."), "error")
         return redirect(url_for("history.message", message_id=message_id))
     form = ComposeForm(obj=None)
     if not form.is_submitted():
@@ -64,14 +65,14 @@ def edit(message_id: int):
             flash(str(error), "error")
         else:
             kick_dispatcher()
-            flash("Changes saved.", "success")
+            flash(_("Changes saved."), "success")
         return redirect(url_for("history.message", message_id=message_id))
     return render_template("compose/compose.html", form=form, editing=message)
 
 
 def _one_recipient(form: ComposeForm) -> bool:
     if len(form.valid_recipients) != 1:
-        form.recipients.errors = ["An edited message goes to exactly one number."]
+        form.recipients.errors = [_("An edited message goes to exactly one number.")]
         return False
     return True
 

@@ -26,6 +26,7 @@ from ..text_analysis.analysis import (
     mask_placeholders,
     transliterate_keeping_placeholders,
 )
+from ..ui.labels import validation_text
 
 NUMBER_REASONS = {"landline": _l("landline, cannot receive SMS"),
                   "service": _l("service number, cannot receive SMS")}
@@ -101,7 +102,7 @@ def recipients_from_list(items: Sequence[str]) -> list[str]:
     if refusals:
         raise Refused(refusals)
     if not numbers:
-        raise Refused([Refusal("recipients", "Give at least one phone number.")])
+        raise Refused([Refusal("recipients", _("Give at least one phone number."))])
     return numbers
 
 
@@ -125,7 +126,7 @@ def message_text(body: str, *, placeholders: bool = False) -> str:
     try:
         text.check_message(checked)
     except SmscoValidationError as error:
-        refusal = Refusal("message", str(error))
+        refusal = Refusal("message", validation_text(error))
         if not placeholders and PLACEHOLDER.search(body or ""):
             refusal = Refusal("message", _("Placeholders like {name} only work on the bulk "
                                            "page; here, write the text in full.") + f" {error}")
@@ -160,4 +161,4 @@ def sender_id(sender: str | None) -> str | None:
     try:
         return check_sender(sender)
     except SmscoValidationError as error:
-        raise Refused([Refusal("sender", str(error), value=sender)]) from None
+        raise Refused([Refusal("sender", validation_text(error), value=sender)]) from None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import FieldList, Form, FormField, StringField
+from wtforms import FieldList, FormField, StringField
+from wtforms import Form as RowForm
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from smsco import ValidationError as SmscoValidationError
@@ -14,6 +14,8 @@ from smsco.phones import normalize
 
 from ..params import form_id
 from ..ui.fields import CheckboxListField
+from ..ui.forms import Form
+from ..ui.labels import validation_text
 from .importing import CHOOSE_A_FILE, EXTENSIONS, field_name
 
 #: Empty name/value rows a contact form offers for new fields.
@@ -24,23 +26,24 @@ def _normalized(field) -> None:
     try:
         field.normalized = normalize(field.data or "")
     except SmscoValidationError as error:
-        raise ValidationError(str(error)) from None
+        raise ValidationError(validation_text(error)) from None
 
 
-class FieldRow(Form):
+class FieldRow(RowForm):
     """One custom field: its name (the placeholder, as in {city}) and its value."""
 
     name = StringField(_l("Field name"), validators=[Optional(), Length(max=60)])
     value = StringField(_l("Value"), validators=[Optional(), Length(max=500)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """One contact: number, name, other fields (name/value rows), groups."""
 
-    phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone number"),
+                        validators=[DataRequired(_l("Enter the phone number."))])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     custom = FieldList(FormField(FieldRow), label=_l("Other fields"), max_entries=100)
-    groups = CheckboxListField("Groups", coerce=form_id, validate_choice=False)
+    groups = CheckboxListField(_l("Groups"), coerce=form_id, validate_choice=False)
 
     def validate_phone(self, field) -> None:
         _normalized(field)
@@ -84,20 +87,21 @@ class ContactForm(FlaskForm):
         return values
 
 
-class GroupForm(FlaskForm):
-    name = StringField("Group name", validators=[DataRequired("Name the group."),
-                                                 Length(max=120)])
+class GroupForm(Form):
+    name = StringField(_l("Group name"), validators=[DataRequired(_l("Name the group.")),
+                                                     Length(max=120)])
 
 
-class UploadForm(FlaskForm):
-    file = FileField("File", validators=[
+class UploadForm(Form):
+    file = FileField(_l("File"), validators=[
         FileRequired(CHOOSE_A_FILE),
         FileAllowed(list(EXTENSIONS), CHOOSE_A_FILE)])
 
 
-class OptOutForm(FlaskForm):
-    phone = StringField("Phone number", validators=[DataRequired("Enter the phone number.")])
-    reason = StringField("Reason", validators=[Optional(), Length(max=200)])
+class OptOutForm(Form):
+    phone = StringField(_l("Phone number"),
+                        validators=[DataRequired(_l("Enter the phone number."))])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
     def validate_phone(self, field) -> None:
         _normalized(field)

@@ -35,6 +35,7 @@ from smsco import ValidationError
 from smsco.phones import normalize
 
 from ..ui.exports import neutralize, safe_row
+from ..ui.labels import validation_text
 from .limits import (
     ENCODING_NAMES,
     MAX_LINE_CHARS,
@@ -242,7 +243,7 @@ class Sheet:
         """A name per column to show: the header, or "Column N"."""
         if self._names is None:
             self._names = [(self.headers[i] if i < len(self.headers) and self.headers[i]
-                            else _("Column %(number)s", number=i + 1))
+                            else _("Column %(num)d", num=i + 1))
                            for i in range(self.width)]
         return self._names
 
@@ -328,12 +329,12 @@ class ParsedRow:
 def check_number(raw: str, line: int, seen: set[str], tally: Tally) -> str | None:
     """The normalized number, or None after counting the row as invalid or a duplicate."""
     if not raw:
-        tally.invalid.append(RowProblem(line, raw, "No phone number in this row."))
+        tally.invalid.append(RowProblem(line, raw, _("No phone number in this row.")))
         return None
     try:
         phone = normalize(raw)
     except ValidationError as error:
-        tally.invalid.append(RowProblem(line, raw, str(error)))
+        tally.invalid.append(RowProblem(line, raw, validation_text(error)))
         return None
     if phone in seen:
         tally.duplicates += 1

@@ -77,10 +77,10 @@ def new_contact():
     elif "add_field" in request.form:  # "Add a field" without JavaScript: one more row
         form.add_blank_rows(1)
     elif form.validate():
-        _, created = services.save_contact(None, form.phone.normalized, form.field_values(),
+        _contact, created = services.save_contact(None, form.phone.normalized, form.field_values(),
                                            form.groups.data or [], by=_actor())
-        flash("Contact added." if created else
-              "This number was already a contact: its fields were updated.", "success")
+        flash(_("Contact added.") if created else
+              _("This number was already a contact: its fields were updated."), "success")
         return redirect(url_for("contacts.contacts"))
     return render_template("contacts/contact_form.html", form=form, contact=None)
 
@@ -103,7 +103,7 @@ def edit_contact(contact_id: int):
         except ValueError as error:
             form.phone.errors = [str(error)]
         else:
-            flash("Contact saved.", "success")
+            flash(_("Contact saved."), "success")
             return redirect(url_for("contacts.contacts"))
     return render_template("contacts/contact_form.html", form=form, contact=contact)
 
@@ -116,7 +116,7 @@ def delete_contact(contact_id: int):
                               back=url_for("contacts.contacts"))):
         return question
     services.delete_contact(contact, by=_actor())
-    flash("Contact deleted.", "success")
+    flash(_("Contact deleted."), "success")
     return redirect(url_for("contacts.contacts"))
 
 
@@ -143,7 +143,7 @@ def groups():
         except ValueError as error:
             form.name.errors = [str(error)]
         else:
-            flash(f"Group {name!r} created.", "success")
+            flash(_("Group “%(name)s” created.", name=name), "success")
             return redirect(url_for("contacts.groups"))
     return render_template("contacts/groups.html", form=form, groups=services.groups(),
                            sizes=services.group_sizes())
@@ -157,7 +157,7 @@ def delete_group(group_id: int):
                               back=url_for("contacts.groups"))):
         return question
     services.delete_group(group, by=_actor())
-    flash(f"Group {group.name!r} deleted; its contacts are kept.", "success")
+    flash(_("Group “%(name)s” deleted; its contacts are kept.", name=group.name), "success")
     return redirect(url_for("contacts.groups"))
 
 
@@ -183,7 +183,8 @@ def import_map(token: str):
     """Step 2: the first rows, a select per column, a target group; then import."""
     path = upload_path(token)
     if path is None:
-        flash("The uploaded file is gone (files are kept for a day). Upload it again.", "error")
+        flash(_("The uploaded file is gone (files are kept for a day). Upload it again."),
+              "error")
         return redirect(url_for("contacts.import_upload"))
     try:
         sheet = inspect(path)
@@ -229,12 +230,12 @@ def _columns_from_form(width: int, has_header: bool) -> tuple[ColumnMap | None, 
         choice = (request.form.get(f"column-{index}") or IGNORE).strip()
         if choice == PHONE:
             if phone is not None:
-                return None, "Choose “Phone number” for one column only."
+                return None, _("Choose “Phone number” for one column only.")
             phone = index
         elif choice != IGNORE:  # a typed name is cleaned like a header
             fields[index] = field_name(choice, index)
     if phone is None:
-        return None, "Choose which column holds the phone number."
+        return None, _("Choose which column holds the phone number.")
     return ColumnMap(phone, fields, has_header), None
 
 
@@ -275,7 +276,7 @@ def opt_outs():
     form = OptOutForm()
     if form.validate_on_submit():
         added = services.opt_out(form.phone.normalized, form.reason.data, by=_actor())
-        flash("Number opted out." if added else "This number was already opted out.",
+        flash(_("Number opted out.") if added else _("This number was already opted out."),
               "success")
         return redirect(url_for("contacts.opt_outs"))
     search = (request.args.get("q") or "").strip()[:40]
@@ -304,8 +305,8 @@ def import_opt_outs():
                      ngettext("%(num)d was already", "%(num)d were already", result.updated),
                      *_rejected_counts(result)]) + ".", "success")
     if result.report_token:
-        flash("Invalid rows: " + url_for("contacts.invalid_rows", token=result.report_token),
-              "info")
+        flash(_("Invalid rows: %(link)s",
+                link=url_for("contacts.invalid_rows", token=result.report_token)), "info")
     return redirect(url_for("contacts.opt_outs"))
 
 
@@ -317,7 +318,7 @@ def remove_opt_out():
                               back=url_for("contacts.opt_outs"))):
         return question
     if services.remove_opt_out(number, by=_actor()):
-        flash("The number may receive marketing messages again.", "success")
+        flash(_("The number may receive marketing messages again."), "success")
     return redirect(url_for("contacts.opt_outs"))
 
 

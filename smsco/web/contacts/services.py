@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -134,7 +135,7 @@ def create_group(name: str, by: User | None) -> ContactGroup:
         db.session.flush()
     except IntegrityError as error:  # the name exists (perhaps made a moment ago)
         db.session.rollback()
-        raise ValueError("A group with this name exists.") from error
+        raise ValueError(_("A group with this name exists.")) from error
     audit(by, "group_add", detail=f"Created group {name!r}")
     db.session.commit()
     return group
@@ -168,7 +169,7 @@ def save_contact(contact: Contact | None, phone: str, fields: dict[str, str],
     if contact is None and existing is not None:
         contact, fields = existing, {**existing.fields, **fields}
     elif contact is not None and existing is not None and existing.id != contact.id:
-        raise ValueError("Another contact already has this number.")
+        raise ValueError(_("Another contact already has this number."))
     created = contact is None
     if created:
         contact = Contact(phone=phone, fields={})

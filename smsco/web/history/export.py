@@ -7,7 +7,8 @@ dropped. ``ui.exports`` keeps the cells safe and Excel-ready.
 from __future__ import annotations
 
 from ..ui.exports import Table, phone_cell
-from ..ui.formatting import gateway_label, local_iso
+from ..ui.formatting import local_iso
+from ..ui.labels import gateway_label
 from .queries import HistoryFilters, export_batches
 
 COLUMNS = ("id", "created_at", "sent_at", "recipient", "sender", "operator", "state",

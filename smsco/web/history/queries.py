@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -23,8 +24,8 @@ from smsco.phones import normalize
 from ..database import escape_like, is_postgres
 from ..extensions import db
 from ..models import Message, State, User, utcnow
-from ..params import MAX_ID, arg_date, arg_int
-from ..ui.formatting import local_zone
+from ..params import MAX_ID, MAX_YEAR, MIN_YEAR, arg_int
+from ..ui.formatting import date_input, datetime_input, local_zone, parse_typed
 
 PAGE_SIZE = 50
 # A text search has no index: each page reads at most this many ids (tens of
@@ -41,43 +42,101 @@ _SEARCH_NUMBER = re.compile(r"^[\d\s+\-().]+$")
 
 @dataclass(frozen=True)
 class HistoryFilters:
-    """What the operator asked to see; every field optional."""
+    """What the operator asked to see; every field optional.
+
+    ``start`` and ``end`` are local times (``SMSCO_TIMEZONE``, naive): messages created
+    from ``start`` and before ``end``. "From" and "To" are typed as the page's language
+    writes dates, with or without a 24-hour time; a "To" day or minute is included whole.
+    """
 
     state: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    start: datetime | None = None
+    end: datetime | None = None
     sender: str | None = None
     operator_id: int | None = None
     search: str = ""
+    # What was typed in "From" and "To", and why it could not be read (beside the field).
+    typed: tuple[str, str] = ("", "")
+    problems: tuple[str | None, str | None] = (None, None)
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> HistoryFilters:
-        """Read the filters from a query string, ignoring what does not parse or is out of range."""
+        """Read the filters from a query string; a date that does not parse is left out
+        and its problem kept for the page to show."""
         state = args.get("state") or None
+        typed = ((args.get("from") or "").strip()[:40], (args.get("to") or "").strip()[:40])
+        (start, from_problem), (end, to_problem) = _bound(typed[0], False), _bound(typed[1], True)
         return cls(
             state=state if state in State.FILTERS else None,
-            date_from=arg_date("from", args),
-            date_to=arg_date("to", args),
+            start=start, end=end,
             sender=(args.get("sender") or "").strip() or None,
             operator_id=arg_int("operator", args=args),
             search=(args.get("q") or "").strip()[:100],
+            typed=typed, problems=(from_problem, to_problem),
         )
 
     def to_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for links that keep them)."""
         args = {
             "state": self.state or "",
-            "from": self.date_from.isoformat() if self.date_from else "",
-            "to": self.date_to.isoformat() if self.date_to else "",
+            "from": _iso(*self._from()) if self.start else "",
+            "to": _iso(*self._to()) if self.end else "",
             "sender": self.sender or "",
             "operator": str(self.operator_id) if self.operator_id else "",
             "q": self.search,
         }
         return {key: value for key, value in args.items() if value}
 
+    def shown(self, which: str) -> str:
+        """The text of the "from" or "to" input: as typed when it could not be read, else
+        written the page's way."""
+        index = ("from", "to").index(which)
+        if self.problems[index]:
+            return self.typed[index]
+        if (self.start if index == 0 else self.end) is None:
+            return ""
+        moment, with_time = self._from() if index == 0 else self._to()
+        return datetime_input(moment) if with_time else date_input(moment.date())
+
+    def _from(self) -> tuple[datetime, bool]:
+        return self.start, not _is_midnight(self.start)
+
+    def _to(self) -> tuple[datetime, bool]:
+        """The last day or minute "to" includes."""
+        whole_days = _is_midnight(self.end)
+        return self.end - (_DAY if whole_days else _MINUTE), not whole_days
+
     @property
     def active(self) -> bool:
         return bool(self.to_args())
+
+
+_DAY, _MINUTE = timedelta(days=1), timedelta(minutes=1)
+
+
+def _is_midnight(moment: datetime) -> bool:
+    return moment.time() == time.min
+
+
+def _bound(typed: str, is_end: bool) -> tuple[datetime | None, str | None]:
+    """A typed "From" (the moment itself) or "To" (just after the typed day or minute)."""
+    if not typed:
+        return None, None
+    try:
+        read = parse_typed(typed)
+    except ValueError as error:
+        return None, str(error)
+    moment = read.moment.replace(second=0)
+    if not MIN_YEAR <= moment.year < MAX_YEAR:  # far dates overflow in time-zone arithmetic
+        return None, _("Enter a date between the years 2000 and 2099.")
+    if is_end:
+        moment += _MINUTE if read.has_time else _DAY
+    return moment, None
+
+
+def _iso(moment: datetime, with_time: bool) -> str:
+    """A bound for a link: the day, or the day and minute."""
+    return moment.isoformat(timespec="minutes") if with_time else moment.date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -90,6 +149,18 @@ class Page:
     # A text search reads a window of ids per page; True when this page stopped at the
     # window's edge before it was full (the "Older" link searches on from there).
     window_edge: bool = False
+
+
+def _parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def local_to_utc(local: datetime) -> datetime:
+    """A local time of ``SMSCO_TIMEZONE`` as the naive UTC the columns store."""
+    return local.replace(tzinfo=local_zone()).astimezone(UTC).replace(tzinfo=None)
 
 
 def local_day_start_utc(day: date) -> datetime:
@@ -183,8 +254,8 @@ def filtered(filters: HistoryFilters, statement: Select) -> Select:
         else:
             search, selective = number
         statement = statement.where(search)
-    start = local_day_start_utc(filters.date_from) if filters.date_from else None
-    end = local_day_start_utc(filters.date_to + timedelta(days=1)) if filters.date_to else None
+    start = local_to_utc(filters.start) if filters.start else None
+    end = local_to_utc(filters.end) if filters.end else None
     by_date = (start or end) is not None and not selective and _date_index_pays(start, end)
     created_at = Message.created_at if by_date else _unindexed(Message.created_at)
     if start:

@@ -26,8 +26,9 @@ from ..sending.outbox import OutboxError, cancel_message, resend_message
 from ..ui.causes import message_cause
 from ..ui.confirm import ask_first
 from ..ui.exports import export_response
-from ..ui.formatting import gateway_label, lari, phone, sent_at_text
+from ..ui.formatting import lari, phone, sent_at_text, tetri
 from ..ui.header import header_context
+from ..ui.labels import error_text, gateway_label, state_label
 from . import queries
 from .export import history_table
 
@@ -41,19 +42,18 @@ def row_update(message) -> dict[str, object]:
     """The live-changing cells of one row, as the JSON updates send them."""
     return {
         "state": (shown := State.shown(message.state, message.send_at)),
-        "label": State.LABELS.get(shown, message.state),
+        "label": state_label(shown),
         "gateway": gateway_label(message.gateway_status) if message.state == State.SENT else "",
         "error": str(cause.title) if (cause := message_cause(message)) else "",
         "sent_at": sent_at_text(message),
-        "credits": message.credits,
+        "credits": tetri(message.credits),
         "final": message.state in State.FINAL,
     }
 
 
 @bp.context_processor
 def history_helpers() -> dict[str, object]:
-    return {"gateway_label": gateway_label, "sent_at_text": sent_at_text,
-            "FINAL_STATES": State.FINAL}
+    return {"FINAL_STATES": State.FINAL}
 
 
 # -- the table -----------------------------------------------------------------------
@@ -137,7 +137,7 @@ def cancel(message_id: int):
     except OutboxError as exc:
         flash(str(exc), "error")
     else:
-        flash("The message was cancelled.", "success")
+        flash(_("The message was cancelled."), "success")
     return _back(message_id)
 
 
@@ -151,7 +151,7 @@ def resend(message_id: int):
         flash(str(exc), "error")
         return _back(message_id)
     kick_dispatcher()
-    flash(f"Queued again as message #{copy.id}.", "success")
+    flash(_("Queued again as message #%(id)s.", id=copy.id), "success")
     return _back(copy.id)
 
 
@@ -160,14 +160,16 @@ def check_status(message_id: int):
     """Ask the gateway for the delivery status now and record the answer."""
     item = _message_or_404(message_id)
     if item.state != State.SENT or not item.mes_id:
-        flash("Only messages accepted by the gateway and not yet final can be checked.", "error")
+        flash(_("Only messages accepted by the gateway and not yet final can be checked."),
+              "error")
         return _back(message_id)
     try:
         status = check_status_now(item)
     except SmscoError as exc:  # its text never holds the password
-        flash(f"The status could not be checked: {exc}", "error")
+        flash(_("The status could not be checked: %(reason)s",
+                reason=error_text(exc.code, str(exc))), "error")
         return _back(message_id)
     audit(current_user._get_current_object(), "check", item, f"gateway status {status.label}")
     db.session.commit()
-    flash(f"The gateway says: {status.label}.", "success")
+    flash(_("The gateway says: %(status)s.", status=gateway_label(status)), "success")
     return _back(message_id)

@@ -12,7 +12,7 @@ from ..models import MessageTemplate, User
 from ..text_analysis.analysis import PLACEHOLDER
 from ..ui.confirm import ask_first
 from . import services
-from .forms import PLACEHOLDER_HINT, FooterForm, TemplateForm
+from .forms import FooterForm, TemplateForm
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
 # The message field partial shows the footer beside its "Marketing message" box.
@@ -26,11 +26,11 @@ def _user() -> User:
 def _manageable(template_id: int) -> MessageTemplate:
     """The template if the user may change it: 404 if they cannot see it, 403 if only use it."""
     template = db.get_or_404(MessageTemplate, template_id,
-                             description="There is no such template.")
+                             description=_("There is no such template."))
     if not services.can_see(template, _user()):
-        abort(404, description="There is no such template.")
+        abort(404, description=_("There is no such template."))
     if not services.can_manage(template, _user()):
-        abort(403, description="Only administrators change shared templates.")
+        abort(403, description=_("Only administrators change shared templates."))
     return template
 
 
@@ -52,10 +52,9 @@ def add():
     if form.validate_on_submit():
         template = services.save_template(None, name=form.name.data, body=form.message.data,
                                           shared=form.shared.data, user=_user())
-        flash(f"Template “{template.name}” saved.", "success")
+        flash(_("Template “%(name)s” saved.", name=template.name), "success")
         return redirect(url_for(".index"))
-    return render_template("message_templates/edit.html", form=form, template=None,
-                           placeholder_hint=PLACEHOLDER_HINT)
+    return render_template("message_templates/edit.html", form=form, template=None)
 
 
 @bp.route("/<id:template_id>/edit", methods=["GET", "POST"])
@@ -68,10 +67,9 @@ def edit(template_id: int):
     if form.validate_on_submit():
         services.save_template(template, name=form.name.data, body=form.message.data,
                                shared=form.shared.data, user=_user())
-        flash(f"Template “{template.name}” saved.", "success")
+        flash(_("Template “%(name)s” saved.", name=template.name), "success")
         return redirect(url_for(".index"))
-    return render_template("message_templates/edit.html", form=form, template=template,
-                           placeholder_hint=PLACEHOLDER_HINT)
+    return render_template("message_templates/edit.html", form=form, template=template)
 
 
 @bp.post("/<id:template_id>/delete")
@@ -81,7 +79,7 @@ def delete(template_id: int):
                               _("Yes, delete the template"), back=url_for(".index"))):
         return question
     services.delete_template(template, _user())
-    flash(f"Template “{template.name}” deleted.", "success")
+    flash(_("Template “%(name)s” deleted.", name=template.name), "success")
     return redirect(url_for(".index"))
 
 
@@ -89,13 +87,13 @@ def delete(template_id: int):
 def settings():
     """The opt-out footer (administrators only)."""
     if not _user().is_admin:
-        abort(403, description="Only administrators change the opt-out footer.")
+        abort(403, description=_("Only administrators change the opt-out footer."))
     form = FooterForm()
     if not form.is_submitted():
         form.footer.data = optout_footer()
     if form.validate_on_submit():
         footer = set_optout_footer(form.footer.data or "", by=_user())
-        flash(f"Opt-out footer set to “{footer}”." if footer else "Opt-out footer removed.",
-              "success")
+        flash(_("Opt-out footer set to “%(footer)s”.", footer=footer) if footer
+              else _("Opt-out footer removed."), "success")
         return redirect(url_for(".settings"))
     return render_template("message_templates/settings.html", form=form)

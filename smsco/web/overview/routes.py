@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -12,7 +13,7 @@ from ..models import Message
 from ..reports import presenters as report_presenters
 from ..reports import services as report_services
 from ..sending.jobs import record_balance
-from ..ui.formatting import local_zone
+from ..ui.formatting import lari, local_zone
 
 bp = Blueprint("main", __name__)
 
@@ -46,10 +47,11 @@ def check_balance():
     """Read the balance from the gateway now."""
     snapshot = record_balance()
     if snapshot is None:
-        flash("The balance could not be read from the gateway just now; the last reading is "
-              "shown. Try again in a minute.", "error")
+        flash(_("The balance could not be read from the gateway just now; the last reading is "
+                "shown. Try again in a minute."), "error")
     else:
-        flash(f"Balance read from the gateway: {snapshot.balance:.2f} GEL.", "success")
+        flash(_("Balance read from the gateway: %(balance)s.", balance=lari(snapshot.balance)),
+              "success")
     return redirect(url_for("main.index"))
 
 

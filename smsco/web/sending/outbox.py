@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +29,12 @@ from ..models import (
 
 
 class OutboxError(Exception):
-    """An action the message's state does not allow, in words for the operator."""
+    """An action the message's state does not allow, in words for the operator.
+
+    Raised only while serving a request, so the words are in the operator's language;
+    what this module stores (timeline details) stays English and is translated where it
+    is shown (``ui.labels.stored_text``).
+    """
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,9 @@ def _summary(numbers: Iterable[str], limit: int = 5) -> str:
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
-def _change_while_queued(message: Message, action: str, **values: object) -> None:
+def _change_while_queued(message: Message, refusal: str, **values: object) -> None:
     """Update a message only if it is still queued here (the dispatcher may take it any
-    moment); ``OutboxError`` naming ``action`` otherwise."""
+    moment); ``OutboxError(refusal)`` otherwise."""
     changed = db.session.execute(
         update(Message)
         .where(Message.id == message.id, Message.state == State.QUEUED)
@@ -143,14 +149,14 @@ def _change_while_queued(message: Message, action: str, **values: object) -> Non
     if not changed:
         db.session.rollback()
         db.session.refresh(message)
-        raise OutboxError(f"This message can no longer be {action}: it is "
-                          f"{message.state_label.lower()}.")
+        raise OutboxError(refusal)
     db.session.refresh(message)
 
 
 def cancel_message(message: Message, user: User | None) -> None:
     """Cancel a message that is still waiting here; refused once it may have left."""
-    _change_while_queued(message, "cancelled", state=State.CANCELED)
+    _change_while_queued(message, _("This message can no longer be cancelled: it is no longer "
+                                    "waiting here."), state=State.CANCELED)
     record_event(message, State.CANCELED, detail=f"Cancelled by {_name(user)}")
     audit(user, "cancel", message)
     db.session.commit()
@@ -159,11 +165,13 @@ def cancel_message(message: Message, user: User | None) -> None:
 def resend_message(message: Message, user: User | None) -> Message:
     """A new queued message linked to a failed or unknown one; never a silent duplicate."""
     if message.state not in (State.FAILED, State.UNKNOWN):
-        raise OutboxError("Only failed messages and messages in an unknown state can be resent.")
+        raise OutboxError(_("Only failed messages and messages in an unknown state can be "
+                            "resent."))
     earlier = db.session.scalar(
         db.select(Message).where(Message.resend_of_id == message.id).limit(1))
     if earlier is not None:
-        raise OutboxError(f"This message was already resent as message #{earlier.id}.")
+        raise OutboxError(_("This message was already resent as message #%(id)s.",
+                            id=earlier.id))
     copy = Message(recipient=message.recipient, body=message.body, sender=message.sender,
                    state=State.QUEUED, schedule_mode=ScheduleMode.NOW, send_at=utcnow(),
                    created_by_id=user.id if user else None, resend_of_id=message.id)
@@ -172,7 +180,7 @@ def resend_message(message: Message, user: User | None) -> Message:
         db.session.flush()
     except IntegrityError:  # another operator resent it a moment ago
         db.session.rollback()
-        raise OutboxError("This message was already resent.") from None
+        raise OutboxError(_("This message was already resent.")) from None
     record_event(copy, State.QUEUED, detail=f"Resend of message #{message.id} by {_name(user)}")
     record_event(message, None, detail=f"Resent as message #{copy.id} by {_name(user)}")
     audit(user, "resend", copy, f"resend of message #{message.id}")
@@ -187,9 +195,10 @@ def _name(user: User | None) -> str:
 def edit_held_message(message: Message, change: NewMessages, user: User | None) -> None:
     """Change a message still held here (text, number, sender, time); refused once it left."""
     if message.schedule_mode != ScheduleMode.HELD:
-        raise OutboxError("Only messages held here for a later time can be edited.")
+        raise OutboxError(_("Only messages held here for a later time can be edited."))
     mode = ScheduleMode.HELD if change.send_at else ScheduleMode.NOW
-    _change_while_queued(message, "edited", recipient=change.recipients[0], body=change.body,
+    refusal = _("This message can no longer be edited: it is no longer waiting here.")
+    _change_while_queued(message, refusal, recipient=change.recipients[0], body=change.body,
                          sender=change.sender, send_at=change.send_at or utcnow(),
                          schedule_mode=mode)
     when = "to send now" if mode == ScheduleMode.NOW else "for its new time"

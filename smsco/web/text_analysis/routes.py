@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
+from flask_babel import gettext as _
 
 from smsco import phones
 from smsco.errors import ValidationError
@@ -24,10 +25,11 @@ def analyze_text():
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("text", ""), str):
-        abort(400, description="Send a JSON object with the text.")
+        abort(400, description=_("Send a JSON object with the text."))
     body = data.get("text", "")
     if len(body) > MAX_TEXT:
-        abort(413, description=f"Texts over {MAX_TEXT} characters are not analyzed.")
+        abort(413, description=_("Texts over %(num)d characters are not analyzed.",
+                                 num=MAX_TEXT))
     try:
         result = analyze(body, style=str(data.get("style") or "national"),
                          footer=bool(data.get("footer")),

@@ -49,6 +49,12 @@ def neutralize(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def lari_cell(credits: int | None) -> str:
+    """Credits (tetri) as lari with a decimal point ("0.05"; "" for none), for a cost column."""
+    if credits is None:
+        return ""
+    whole, cents = divmod(abs(credits), 100)
+    return f"{'-' if credits < 0 else ''}{whole}.{cents:02}"
 def safe_row(values: Iterable[object]) -> list[str]:
     """A CSV row, header or data, every cell neutralized."""
     return [neutralize(value) for value in values]
