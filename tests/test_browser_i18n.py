@@ -5,7 +5,8 @@ and the switch."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -49,18 +50,19 @@ def test_georgian_setup_compose_schedule_and_switch_to_russian(server, georgian_
     expect(field).to_have_attribute("data-state", "ready")
     expect(page.locator("[data-cost]")).to_have_text("0,05\u00a0₾")
     expect(page.locator("#message-counter")).to_contain_text("1 ადრესატზე")
-    year = datetime.now().year + 1
+    # Two days ahead in Tbilisi: within the schedule horizon (SMSCO_MAX_SCHEDULE_DAYS).
+    day = (datetime.now(ZoneInfo("Asia/Tbilisi")) + timedelta(days=2)).strftime("%d.%m.%Y")
     send_at = page.get_by_label(ka("Send at"))
     expect(send_at).to_have_attribute("placeholder", "25.11.2026 14:05")
-    send_at.fill(f"25.11.{year} 14:05")
-    page.get_by_role("button", name=ka("Send"), exact=True).click()
+    send_at.fill(f"{day} 14:05")
+    page.get_by_role("button", name=ka("Schedule"), exact=True).click()
     expect(page).to_have_url(re.compile(r"/messages/\d+"))
-    expect(page.get_by_text(f"25.11.{year} 14:05").first).to_be_visible()
-    expect(page.locator(".state").first).to_have_text(ka("Queued"))
+    expect(page.get_by_text(f"{day} 14:05").first).to_be_visible()
+    expect(page.locator(".state").first).to_have_text(ka("Scheduled"))
 
     page.get_by_role("button", name="Русский").click()
     expect(page.locator("html")).to_have_attribute("lang", "ru")
-    expect(page.locator(".state").first).to_have_text(translate("ru", "Queued"))
+    expect(page.locator(".state").first).to_have_text(translate("ru", "Scheduled"))
     page.goto(server.url + "/compose")
     page.get_by_label(translate("ru", "Message"), exact=True).fill("Hi")
     expect(page.locator("[data-message-field]")).to_have_attribute("data-state", "ready")

@@ -77,7 +77,7 @@ def test_the_reports_page_says_what_the_gateway_answered(app, running, page):  #
     # 16 messages: 12 accepted (6 delivered, 4 failed at the gateway, 2 with no final
     # status), one refused with 2904, one garbled answer, 3 sent in the campaign.
     assert figures == {"messages": "16", "sent": "14", "delivered": "8", "rate": "66.7%",
-                       "failed": "5", "unknown": "1", "spend": "0.75 GEL"}
+                       "failed": "5", "unknown": "1", "spend": "₾0.75"}
     for chart, axis in (("outcomes", "Messages"), ("rate", "Delivery rate (%)"),
                         ("spend", "Spend (GEL)"), ("balance", "Balance (GEL)"),
                         ("causes", "Messages")):
@@ -93,10 +93,10 @@ def test_the_reports_page_says_what_the_gateway_answered(app, running, page):  #
 
     page.get_by_role("link", name="By operator", exact=True).click()
     expect(page.locator("table[data-table=operators]").get_by_role("row", name="nino")
-           ).to_contain_text("0.75 GEL")
+           ).to_contain_text("₾0.75")
     page.get_by_role("link", name="By sender ID", exact=True).click()
     shop = page.locator("table[data-table=senders]").get_by_role("row", name="Shop")
-    expect(shop).to_contain_text("0.55 GEL")
+    expect(shop).to_contain_text("₾0.55")
     with page.expect_download() as download:
         page.locator("#spend").get_by_role("link", name="Download CSV").click()
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
