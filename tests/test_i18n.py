@@ -253,7 +253,9 @@ def test_the_default_language_is_georgian(gateway, tmp_path):
     with app.app_context():
         db.create_all()
         page = app.test_client().get("/setup")
+        db.session.remove()  # on PostgreSQL an open read would block the DROP
         db.drop_all()
+        db.engine.dispose()
     assert html_lang(page) == "ka"
     assert translate("ka", "Create account") in page.get_data(as_text=True)
 
